@@ -1,0 +1,297 @@
+"""Settings, read from invoke's own configuration.
+
+Every setting lives under the ``lambda_gate`` key of invoke's config, so it can come
+from the collection's defaults (:data:`DEFAULTS`, installed by ``ns.configure``), a
+project's ``invoke.yaml``, ``tasks.py`` or an ``INVOKE_LAMBDA_GATE_...`` environment
+variable, with invoke's usual precedence. This module turns that nested mapping into
+small frozen dataclasses once, validating as it goes, so the rest of the library never
+reads raw config and a bad value is reported by its config path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+#: The collection's defaults; ``ns.configure({"lambda_gate": DEFAULTS})``.
+DEFAULTS: dict[str, Any] = {
+    "function": {
+        # The function's name is taken from terraform's outputs; this is only used
+        # when no deploy has happened yet (status, rollback before any apply).
+        "name": None,
+        "source_dir": "src",
+        "runtime": "python3.11",
+        "handler": "app.handler",
+        "architecture": "x86_64",
+    },
+    "build": {
+        "artifact": "build/lambda.zip",
+        "requirements": None,  # default: requirements.txt or pyproject.toml in source_dir
+        "command": None,  # Node.js: a build step such as "npm run build"
+        "output_dir": None,  # Node.js: what the build step writes, e.g. "dist"
+        "exclude": [],
+        "cache_dir": None,  # default: <state_dir>/build-cache
+    },
+    "terraform": {
+        "dir": "terraform",
+        "binary": "terraform",
+        # A provider mirror for machines without registry access: the directory that
+        # holds registry.terraform.io/hashicorp/aws/... (passed as -plugin-dir).
+        "plugin_dir": None,
+        "vars": {},
+    },
+    "smoke": {
+        "path": "smoke",
+        "pytest_args": [],
+    },
+    "aliases": {
+        "protected": ["main"],
+        "approve": False,
+    },
+    "environment": "local",
+    "environments": {
+        "local": {"region": "us-east-1"},
+    },
+    "local_aws": {
+        "host": "127.0.0.1",
+        "port": 4750,
+    },
+    "state_dir": ".lambda-gate",
+    "reports_dir": None,
+}
+
+_RUNTIMES_PREFIXES = ("python3.", "nodejs")
+_ARCHITECTURES = ("x86_64", "arm64")
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    source_dir: Path
+    runtime: str
+    handler: str
+    architecture: str
+    name: str | None = None
+
+    @property
+    def language(self) -> str:
+        """``"python"`` or ``"node"``, from the runtime."""
+        return "python" if self.runtime.startswith("python") else "node"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    source_dir: Path
+    artifact: Path
+    runtime: str
+    handler: str
+    architecture: str
+    cache_dir: Path
+    requirements: Path | None = None
+    command: str | None = None
+    output_dir: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """One deployment target: an account, a region, its tfvars and its own state."""
+
+    name: str
+    region: str
+    local: bool
+    profile: str | None = None
+    role_arn: str | None = None
+    var_files: tuple[Path, ...] = ()
+    state_path: Path | None = None
+    backend_config: Path | None = None
+    branches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TerraformSettings:
+    dir: Path
+    binary: str
+    plugin_dir: Path | None
+    vars: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    function: FunctionSettings
+    build: BuildSettings
+    terraform: TerraformSettings
+    smoke_path: Path
+    smoke_args: tuple[str, ...]
+    protected_aliases: tuple[str, ...]
+    approve: bool
+    environment: EnvironmentSettings
+    local_host: str
+    local_port: int
+    state_dir: Path
+    reports_dir: Path
+
+    @property
+    def env_state_dir(self) -> Path:
+        """Where this environment's terraform data, state and records live."""
+        return self.state_dir / "env" / self.environment.name
+
+
+def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = cfg.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"lambda_gate.{key} must be a mapping, got {value!r}.")
+    return value
+
+
+def _required(section: Mapping[str, Any], path: str, key: str) -> Any:
+    value = section.get(key)
+    if value in (None, ""):
+        raise ConfigError(
+            f"lambda_gate.{path}.{key} is not set: add it to invoke.yaml "
+            f"(lambda_gate: {{{path}: {{{key}: ...}}}}) or to ns.configure in tasks.py."
+        )
+    return value
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(v) for v in value)
+
+
+def load(config: Mapping[str, Any], *, root: Path | None = None,
+         environment: str | None = None) -> Settings:
+    """Build :class:`Settings` from invoke's config (``c.config``).
+
+    ``environment`` (a task's ``--env``) beats ``lambda_gate.environment``. Relative
+    paths are taken from ``root``, the directory invoke found ``tasks.py`` in.
+    """
+    raw = config.get("lambda_gate")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            "no lambda_gate settings found: use the collection from lambda_gate.tasks "
+            "(it installs the defaults) or add a lambda_gate section to invoke.yaml."
+        )
+    root = (root or Path.cwd()).resolve()
+
+    def path(value: Any) -> Path:
+        p = Path(os.path.expanduser(str(value)))
+        return p if p.is_absolute() else root / p
+
+    fn = _section(raw, "function")
+    runtime = str(_required(fn, "function", "runtime"))
+    if not runtime.startswith(_RUNTIMES_PREFIXES):
+        raise ConfigError(
+            f"lambda_gate.function.runtime {runtime!r} is not supported: use a "
+            "python3.x or nodejsNN.x runtime."
+        )
+    arch = str(fn.get("architecture") or "x86_64")
+    if arch not in _ARCHITECTURES:
+        raise ConfigError(
+            f"lambda_gate.function.architecture {arch!r} is not one of x86_64, arm64."
+        )
+    state_dir = path(raw.get("state_dir") or ".lambda-gate")
+    function = FunctionSettings(
+        source_dir=path(_required(fn, "function", "source_dir")),
+        runtime=runtime,
+        handler=str(_required(fn, "function", "handler")),
+        architecture=arch,
+        name=fn.get("name") or None,
+    )
+
+    b = _section(raw, "build")
+    build = BuildSettings(
+        source_dir=function.source_dir,
+        artifact=path(_required(b, "build", "artifact")),
+        runtime=runtime,
+        handler=function.handler,
+        architecture=arch,
+        cache_dir=path(b.get("cache_dir") or state_dir / "build-cache"),
+        requirements=path(b["requirements"]) if b.get("requirements") else None,
+        command=b.get("command") or None,
+        output_dir=b.get("output_dir") or None,
+        exclude=_as_list(b.get("exclude")),
+    )
+
+    tf = _section(raw, "terraform")
+    tf_vars = tf.get("vars") or {}
+    if not isinstance(tf_vars, Mapping):
+        raise ConfigError("lambda_gate.terraform.vars must be a mapping of name: value.")
+    terraform = TerraformSettings(
+        dir=path(_required(tf, "terraform", "dir")),
+        binary=str(tf.get("binary") or "terraform"),
+        plugin_dir=path(tf["plugin_dir"]) if tf.get("plugin_dir") else None,
+        vars={str(k): str(v) for k, v in tf_vars.items()},
+    )
+
+    env_name = environment or str(raw.get("environment") or "local")
+    environments = _section(raw, "environments")
+    if env_name not in environments:
+        known = ", ".join(sorted(environments)) or "none"
+        raise ConfigError(
+            f"unknown environment {env_name!r} (configured: {known}): pick one of those "
+            "with --env, or add it under lambda_gate.environments."
+        )
+    env_raw = environments[env_name] or {}
+    if not isinstance(env_raw, Mapping):
+        raise ConfigError(f"lambda_gate.environments.{env_name} must be a mapping.")
+    is_local = _as_bool(env_raw.get("local", env_name == "local"))
+    if env_raw.get("state") and env_raw.get("backend_config"):
+        raise ConfigError(
+            f"lambda_gate.environments.{env_name} sets both state and backend_config: "
+            "keep one (a local state file, or a backend such as S3)."
+        )
+    env = EnvironmentSettings(
+        name=env_name,
+        region=str(env_raw.get("region") or os.environ.get("AWS_REGION")
+                   or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"),
+        local=is_local,
+        profile=env_raw.get("profile") or None,
+        role_arn=env_raw.get("role_arn") or None,
+        var_files=tuple(path(v) for v in _as_list(env_raw.get("var_files"))),
+        state_path=path(env_raw["state"]) if env_raw.get("state") else None,
+        backend_config=(path(env_raw["backend_config"])
+                        if env_raw.get("backend_config") else None),
+        branches=_as_list(env_raw.get("branches")),
+    )
+
+    smoke = _section(raw, "smoke")
+    aliases = _section(raw, "aliases")
+    local_aws = _section(raw, "local_aws")
+    host = str(local_aws.get("host") or "127.0.0.1")
+    try:
+        port = int(local_aws.get("port", 4750))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"lambda_gate.local_aws.port must be a number, got {local_aws.get('port')!r}."
+        ) from None
+    reports = raw.get("reports_dir")
+    return Settings(
+        root=root,
+        function=function,
+        build=build,
+        terraform=terraform,
+        smoke_path=path(smoke.get("path") or "smoke"),
+        smoke_args=_as_list(smoke.get("pytest_args")),
+        protected_aliases=_as_list(aliases.get("protected")),
+        approve=_as_bool(aliases.get("approve")),
+        environment=env,
+        local_host=host,
+        local_port=port,
+        state_dir=state_dir,
+        reports_dir=path(reports) if reports else state_dir / "reports",
+    )

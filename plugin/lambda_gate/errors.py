@@ -1,0 +1,65 @@
+"""The one exception root of lambda-gate.
+
+Library code raises these with a message written for the person at the terminal:
+what is wrong and how to fix it. Only the task layer (:mod:`lambda_gate.tasks`) turns
+them into exit codes, so the library never calls ``sys.exit`` and stays usable from
+other programs and from tests.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base of every error lambda-gate reports to a user.
+
+    ``exit_code`` is the process exit status the task layer uses for it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(Error):
+    """A setting is missing or malformed; nothing has been changed."""
+
+    exit_code = 2
+
+
+class BuildError(Error):
+    """The function package could not be built; no partial artifact is left."""
+
+
+class TerraformError(Error):
+    """terraform is missing or one of its commands failed; carries its diagnostics."""
+
+
+class LambdaApiError(Error):
+    """A Lambda API call failed in a way the user has to act on."""
+
+
+class AliasConflict(LambdaApiError):
+    """Another deploy moved the alias between our read and our write."""
+
+    exit_code = 4
+
+
+class GateClosed(Error):
+    """The smoke tests or the published version did not meet the gate."""
+
+
+class ApprovalRequired(Error):
+    """A protected alias would move without approval; deploy stops before promotion."""
+
+    exit_code = 3
+
+
+class LocalAwsError(Error):
+    """The embedded local AWS could not be started, reached or stopped."""
