@@ -1,0 +1,520 @@
+"""Build the function's deployment package: a reproducible zip, reused when unchanged.
+
+:func:`build_package` stages the function (the source tree plus dependencies installed
+for Lambda's platform by pip or npm), checks the handler exists and the package fits
+Lambda's limits, and writes the zip with :mod:`lambda_gate.archive`. The same inputs
+give the same bytes, so the CodeSha256 Terraform sees changes only when the code does,
+and an unchanged function is not published again.
+
+Every input that can change the zip goes into a fingerprint; a zip built from the same
+fingerprint before is reused from the cache without running pip or npm. Content hashes
+of source files are remembered by their stat signature (size, mtime, ctime, inode) so
+an unchanged tree is fingerprinted without reading it: that keeps the no-op redeploy
+fast. ctime is part of the signature because no tool can set it back, so any write
+to a file is noticed even if its mtime is restored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__, archive, npm, pip
+from .config import BuildSettings
+from .errors import BuildError
+from .handler_check import check_handler
+
+#: Lambda rejects a zip larger than this uploaded directly (it can still come from S3).
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+#: Lambda rejects a package whose unzipped contents are larger than this, however sent.
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+#: How many built zips the cache keeps (the most recently used).
+CACHE_KEEP = 8
+
+# Never part of a package: caches, bytecode, VCS and tool directories. node_modules in
+# the source tree is the developer's own install; the package gets a clean one.
+_SKIP_NAMES = frozenset({
+    "__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".pytest_cache",
+    ".mypy_cache", ".ruff_cache", ".DS_Store", "node_modules", ".lambda-gate",
+})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+# pip writes these with host paths or install-time details; Lambda needs none of them.
+_PIP_HOST_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_STAT_CACHE = "file-hashes.json"
+_RACY_NS = 2_000_000_000  # files changed this recently are re-hashed next time
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The built (or reused) package, as the pipeline needs it."""
+
+    path: Path
+    #: Lambda's CodeSha256: base64 of the sha256 digest of the zip's bytes.
+    code_sha256: str
+    size: int
+    unzipped_size: int
+    file_count: int
+    cached: bool
+    fingerprint: str
+    warnings: tuple[str, ...] = ()
+
+
+def build_package(settings: BuildSettings, *, force: bool = False,
+                  log: Callable[[str], None] = print) -> BuildResult:
+    """Build ``settings.artifact``, or reuse the cached zip when no input changed.
+
+    ``force`` rebuilds even when the cache holds this fingerprint. On any failure a
+    BuildError says what to fix, no partial artifact is left and a previous artifact at
+    the same path is left as it was.
+    """
+    source_dir = settings.source_dir
+    if not source_dir.is_dir():
+        raise BuildError(
+            f"source directory {source_dir} does not exist: set "
+            "lambda_gate.function.source_dir to the directory holding the function's code."
+        )
+    language = "python" if settings.runtime.startswith("python") else "node"
+    date_time = archive.zip_date_time()
+    sources = _collect(source_dir, _source_filter(settings, language))
+    requirements = _requirements_file(settings) if language == "python" else None
+    fp = fingerprint(settings, language, sources, requirements, date_time)
+
+    if not force:
+        reused = _reuse(settings, fp, log)
+        if reused is not None:
+            return reused
+
+    with tempfile.TemporaryDirectory(prefix="lambda-gate-build-") as tmp:
+        staging = Path(tmp)
+        files, warnings = (
+            _stage_python(settings, sources, requirements, staging, log)
+            if language == "python"
+            else _stage_node(settings, sources, staging, log)
+        )
+        check_handler(settings.handler, language, files)
+        unzipped = sum(p.stat().st_size for p in files.values())
+        if unzipped > UNZIPPED_LIMIT:
+            raise BuildError(
+                f"the package would be {_mb(unzipped)} unzipped, over Lambda's "
+                f"{_mb(UNZIPPED_LIMIT)} limit for a function: leave files out with "
+                "lambda_gate.build.exclude, drop unused dependencies, or move large "
+                "ones to a Lambda layer or a container image."
+            )
+        members = [archive.Member(arcname, path) for arcname, path in files.items()]
+        stats = archive.write_zip(members, settings.artifact, date_time=date_time)
+
+    sha = archive.code_sha256(settings.artifact)
+    if stats.size > DIRECT_UPLOAD_LIMIT:
+        warnings.append(
+            f"{settings.artifact} is {_mb(stats.size)} zipped, over Lambda's "
+            f"{_mb(DIRECT_UPLOAD_LIMIT)} limit for direct upload, so deploying it as "
+            "filename will fail: ship it through S3 instead (s3_bucket and s3_key on "
+            "aws_lambda_function)."
+        )
+    result = BuildResult(
+        path=settings.artifact, code_sha256=sha, size=stats.size,
+        unzipped_size=stats.unzipped_size, file_count=stats.file_count, cached=False,
+        fingerprint=fp, warnings=tuple(warnings),
+    )
+    _store(settings, result)
+    for warning in result.warnings:
+        log(f"build: warning: {warning}")
+    log(f"build: wrote {_describe(result)}")
+    return result
+
+
+def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, Path],
+                requirements: Path | None, date_time: tuple[int, ...]) -> str:
+    """sha256 over everything that can change the zip's bytes.
+
+    The source files (paths, content, execute bit), the requirements, the runtime,
+    architecture, handler and build settings, the tools' platform flags, the archive
+    format and lambda-gate's own version.
+    """
+    digests = _content_hashes(settings.cache_dir,
+                              [*sources.values(), *([requirements] if requirements else [])])
+    tools: tuple[str, ...]
+    if language == "python":
+        tools = pip.platform_flags(settings.runtime, settings.architecture)
+    else:
+        tools = tuple(npm.ci_command("npm", production=True)[1:])
+    inputs: dict[str, Any] = {
+        "lambda_gate": __version__,
+        "runtime": settings.runtime,
+        "architecture": settings.architecture,
+        "handler": settings.handler,
+        "command": settings.command,
+        "output_dir": settings.output_dir,
+        "exclude": list(settings.exclude),
+        "tools": list(tools),
+        "zip": [archive.LEVEL, list(date_time)],
+        "requirements": None if requirements is None else digests[requirements],
+        "files": [
+            [arcname, bool(os.stat(path).st_mode & 0o111), digests[path]]
+            for arcname, path in sorted(sources.items())
+        ],
+    }
+    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+# -- collecting files -------------------------------------------------------------------
+
+Filter = Callable[[str, bool], bool]
+
+
+def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, Path]:
+    """Archive path -> file for every file under ``root`` that ``skip`` keeps.
+
+    Symlinks are followed (the zip holds the files they point to); a directory reached
+    twice through links is walked once.
+    """
+    found: dict[str, Path] = {}
+    seen: set[tuple[int, int]] = set()
+
+    def walk(directory: Path, rel: str) -> None:
+        st = directory.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                child = f"{rel}{entry.name}"
+                try:
+                    is_dir = entry.is_dir()
+                    is_file = not is_dir and entry.is_file()
+                except OSError:
+                    is_dir = is_file = False
+                if is_dir:
+                    if not skip(child, True):
+                        walk(Path(entry.path), child + "/")
+                elif is_file:
+                    if not skip(child, False):
+                        found[prefix + child] = Path(entry.path)
+                elif entry.is_symlink():
+                    raise BuildError(
+                        f"{entry.path} is a symlink to something that does not exist: "
+                        "remove it, or exclude it with lambda_gate.build.exclude."
+                    )
+
+    walk(root, "")
+    return found
+
+
+def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
+    name = rel.rpartition("/")[2]
+    for pattern in patterns:
+        pattern = pattern.strip("/")
+        if fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern):
+            return True
+    return False
+
+
+def _source_filter(settings: BuildSettings, language: str) -> Filter:
+    """What of the source tree goes in: not caches, not build outputs, not excludes.
+
+    A user pattern with a slash matches the path from the source directory (``tests/*``,
+    ``docs``), one without matches any file or directory name (``*.md``).
+    """
+    root = settings.source_dir.resolve()
+    own: set[str] = set()
+    for generated in (settings.artifact, settings.cache_dir):
+        try:
+            own.add(generated.resolve().relative_to(root).as_posix())
+        except ValueError:
+            pass
+    if language == "node" and settings.command and settings.output_dir:
+        own.add(settings.output_dir.strip("/"))  # rebuilt by the build step
+
+    def skip(rel: str, is_dir: bool) -> bool:
+        name = rel.rpartition("/")[2]
+        return (
+            name in _SKIP_NAMES
+            or (not is_dir and name.endswith(_SKIP_SUFFIXES))
+            or rel in own
+            or _matches(rel, settings.exclude)
+        )
+
+    return skip
+
+
+def _pip_filter(rel: str, is_dir: bool) -> bool:
+    """Leave out of pip's target: bytecode, console scripts (their shebangs name this
+    machine's Python) and dist-info files that record the install, not the package."""
+    parent, _, name = rel.rpartition("/")
+    if is_dir:
+        return name == "__pycache__" or rel == "bin"
+    if name.endswith(_SKIP_SUFFIXES):
+        return True
+    return parent.endswith(".dist-info") and "/" not in parent and name in _PIP_HOST_FILES
+
+
+def _npm_filter(rel: str, is_dir: bool) -> bool:
+    """Leave out of node_modules: npm's links to executables and its own bookkeeping."""
+    return (is_dir and rel.rpartition("/")[2] == ".bin") or rel == ".package-lock.json"
+
+
+# -- staging ----------------------------------------------------------------------------
+
+def _requirements_file(settings: BuildSettings) -> Path | None:
+    if settings.requirements is not None:
+        if not settings.requirements.is_file():
+            raise BuildError(
+                f"requirements file {settings.requirements} does not exist: fix "
+                "lambda_gate.build.requirements, or remove it to use requirements.txt "
+                "or pyproject.toml from the source directory."
+            )
+        return settings.requirements
+    for name in ("requirements.txt", "pyproject.toml"):
+        candidate = settings.source_dir / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _pyproject_dependencies(pyproject: Path) -> list[str]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{pyproject} is not valid TOML ({exc}): fix it.") from None
+    deps = data.get("project", {}).get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BuildError(f"{pyproject}: [project].dependencies must be a list of strings.")
+    return deps
+
+
+def _stage_python(settings: BuildSettings, sources: dict[str, Path],
+                  requirements: Path | None, staging: Path,
+                  log: Callable[[str], None]) -> tuple[dict[str, Path], list[str]]:
+    files = dict(sources)
+    warnings: list[str] = []
+    if requirements is None:
+        return files, warnings
+    requirements_path = requirements
+    if requirements.suffix == ".toml":
+        deps = _pyproject_dependencies(requirements)
+        if not deps:
+            return files, warnings
+        requirements_path = staging / "requirements-from-pyproject.txt"
+        requirements_path.write_text("\n".join(deps) + "\n", encoding="utf-8")
+    target = staging / "python"
+    pip.install(requirements_path, target, runtime=settings.runtime,
+                architecture=settings.architecture, cwd=requirements.parent, log=log)
+    shadowed = []
+    for arcname, path in _collect(target, _pip_filter).items():
+        if arcname in files:
+            shadowed.append(arcname)
+        else:
+            files[arcname] = path
+    if shadowed:
+        warnings.append(
+            f"source files shadow files of installed dependencies: {', '.join(shadowed[:5])}"
+            f"{' ...' if len(shadowed) > 5 else ''}; the source files were packaged. "
+            "Rename them if that was not intended."
+        )
+    return files, warnings
+
+
+def _has_dependencies(package_json: Path) -> tuple[bool, bool]:
+    try:
+        data = json.loads(package_json.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{package_json} is not valid JSON ({exc}): fix it.") from None
+    return bool(data.get("dependencies")), bool(data.get("devDependencies"))
+
+
+def _stage_node(settings: BuildSettings, sources: dict[str, Path], staging: Path,
+                log: Callable[[str], None]) -> tuple[dict[str, Path], list[str]]:
+    package_json = sources.get("package.json")
+    deps, dev_deps = _has_dependencies(package_json) if package_json else (False, False)
+    output_dir = settings.output_dir.strip("/") if settings.output_dir else None
+
+    if settings.command:
+        workdir = staging / "build"
+        for arcname, path in sources.items():
+            dest = workdir / arcname
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        if deps or dev_deps:
+            npm.ci(workdir, production=False, log=log)
+        npm.run_build(settings.command, workdir, log=log)
+        output_root = workdir
+    else:
+        output_root = settings.source_dir
+
+    if output_dir:
+        out = output_root / output_dir
+        if not out.is_dir():
+            raise BuildError(
+                f"{output_dir}/ was not found in {output_root} "
+                + (f"after {settings.command!r}: make the build step write it, or "
+                   if settings.command else ": ")
+                + "set lambda_gate.build.output_dir to the directory holding the code."
+            )
+        files = _collect(out, _source_filter(settings, "node"), prefix=output_dir + "/")
+        if package_json:
+            files["package.json"] = output_root / "package.json"  # "type": "module"
+    elif settings.command:
+        files = _collect(output_root, _source_filter(settings, "node"))
+    else:
+        files = dict(sources)
+
+    if deps:
+        prod = staging / "production"
+        prod.mkdir()
+        for name in ("package.json", "package-lock.json"):
+            if name in sources:
+                shutil.copyfile(sources[name], prod / name)
+        npm.ci(prod, production=True, log=log)
+        files.update(_collect(prod / "node_modules", _npm_filter,
+                              prefix="node_modules/"))
+    return files, []
+
+
+# -- cache ------------------------------------------------------------------------------
+
+def _signature(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _content_hashes(cache_dir: Path, paths: Iterable[Path]) -> dict[Path, str]:
+    """sha256 of each file, read only when its stat signature is not remembered."""
+    memo_path = cache_dir / _STAT_CACHE
+    try:
+        memo: dict[str, list[Any]] = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    now = time.time_ns()
+    result: dict[Path, str] = {}
+    changed = False
+    for path in paths:
+        st = os.stat(path)
+        sig = _signature(st)
+        key = str(path)
+        known = memo.get(key)
+        if known is not None and known[:4] == sig:
+            result[path] = known[4]
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        result[path] = digest.hexdigest()
+        # A file written within the filesystem's timestamp granularity of this read
+        # could change again without its signature changing: hash it again next time.
+        if now - st.st_ctime_ns > _RACY_NS:
+            memo[key] = [*sig, result[path]]
+            changed = True
+    if changed:
+        _write_json(memo_path, memo)
+    return result
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _store(settings: BuildSettings, result: BuildResult) -> None:
+    """Keep a copy of the zip and its BuildResult under the fingerprint."""
+    cache = settings.cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    zip_path = cache / f"{result.fingerprint}.zip"
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(result.path, tmp)
+        os.replace(tmp, zip_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _write_meta(settings, result)
+    _prune(cache)
+
+
+def _write_meta(settings: BuildSettings, result: BuildResult) -> None:
+    meta = {k: v for k, v in asdict(result).items() if k not in ("path", "cached")}
+    meta["warnings"] = list(result.warnings)
+    meta["artifact"] = str(settings.artifact)
+    meta["artifact_signature"] = _signature(os.stat(settings.artifact))
+    _write_json(settings.cache_dir / f"{result.fingerprint}.json", meta)
+
+
+def _prune(cache: Path) -> None:
+    zips = sorted(cache.glob("*.zip"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in zips[CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
+def _reuse(settings: BuildSettings, fp: str, log: Callable[[str], None]) -> BuildResult | None:
+    """The cached build for ``fp`` placed at the artifact path, or None to build."""
+    zip_path = settings.cache_dir / f"{fp}.zip"
+    try:
+        meta = json.loads((settings.cache_dir / f"{fp}.json").read_text())
+        zip_st = zip_path.stat()
+    except (OSError, ValueError):
+        return None
+    result = BuildResult(
+        path=settings.artifact, code_sha256=meta["code_sha256"], size=meta["size"],
+        unzipped_size=meta["unzipped_size"], file_count=meta["file_count"], cached=True,
+        fingerprint=fp, warnings=tuple(meta["warnings"]),
+    )
+    try:
+        current = _signature(os.stat(settings.artifact))
+    except OSError:
+        current = None
+    if not (meta.get("artifact") == str(settings.artifact)
+            and current == meta.get("artifact_signature")):
+        # The artifact is missing or was touched since: put the cached bytes back,
+        # checking them, so a damaged cache entry is rebuilt rather than shipped.
+        if zip_st.st_size != result.size:
+            return None
+        settings.artifact.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=settings.artifact.parent,
+                                   prefix=f".{settings.artifact.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            shutil.copyfile(zip_path, tmp)
+            if archive.code_sha256(tmp) != result.code_sha256:
+                Path(tmp).unlink()
+                return None
+            os.replace(tmp, settings.artifact)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _write_meta(settings, result)
+    os.utime(zip_path)  # most recently used, for pruning
+    for warning in result.warnings:
+        log(f"build: warning: {warning}")
+    log(f"build: cache hit, reusing {_describe(result)}")
+    return result
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _describe(result: BuildResult) -> str:
+    return (f"{result.path} ({result.size:,} bytes, {result.file_count} files, "
+            f"CodeSha256 {result.code_sha256})")

@@ -1,0 +1,85 @@
+"""npm, for Node.js functions: clean installs from the lockfile and the build step.
+
+``npm ci`` installs exactly what package-lock.json records, so two builds of the same
+lockfile get the same ``node_modules``. This module owns npm's subprocesses, their
+output and turning their failures into :class:`~lambda_gate.errors.BuildError`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import BuildError
+
+_QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
+
+
+def npm_binary(path: str | None = None) -> str:
+    """Where npm is, or a BuildError saying how to get it (``path`` overrides $PATH)."""
+    found = shutil.which("npm", path=path)
+    if not found:
+        raise BuildError(
+            "npm was not found on PATH, and this function's runtime is Node.js: "
+            "install Node.js (which ships npm), e.g. `apt-get install nodejs npm` or "
+            "from nodejs.org, and make sure `npm --version` works in this shell."
+        )
+    return found
+
+
+def ci_command(npm: str, *, production: bool) -> list[str]:
+    """argv of a clean install; ``production`` leaves out devDependencies."""
+    return [npm, "ci", *(["--omit=dev"] if production else []), *_QUIET]
+
+
+def ci(directory: Path, *, production: bool, log: Callable[[str], None] = print) -> None:
+    """Run ``npm ci`` in ``directory``, which holds package.json and package-lock.json."""
+    if not (directory / "package-lock.json").is_file():
+        raise BuildError(
+            f"no package-lock.json next to package.json in {directory}: npm ci installs "
+            "only from a lockfile, so run `npm install` once and commit package-lock.json."
+        )
+    kind = "production dependencies" if production else "all dependencies"
+    log(f"build: npm ci ({kind})")
+    _run(ci_command(npm_binary(), production=production), directory, "npm ci")
+
+
+def run_build(command: str, directory: Path, *, log: Callable[[str], None] = print) -> None:
+    """Run the function's build step (e.g. ``npm run build``) in ``directory``.
+
+    The command is split like a shell would but run without one, so it cannot depend
+    on shell features that differ between a laptop and CI.
+    """
+    argv = shlex.split(command)
+    if not argv:
+        raise BuildError("lambda_gate.build.command is empty: remove it or set e.g. "
+                         "'npm run build'.")
+    if argv[0] == "npm":
+        argv[0] = npm_binary()
+    log(f"build: {command}")
+    _run(argv, directory, command)
+
+
+def _run(argv: Sequence[str], cwd: Path, what: str) -> None:
+    # NODE_ENV=production would make the full install skip devDependencies, which the
+    # build step needs; --omit=dev says what the production install leaves out.
+    env = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}
+    env["npm_config_update_notifier"] = "false"
+    try:
+        proc = subprocess.run(list(argv), cwd=cwd, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except FileNotFoundError as exc:
+        raise BuildError(
+            f"could not run {what!r}: {argv[0]} was not found. Install it, or change "
+            "lambda_gate.build.command."
+        ) from exc
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.strip().splitlines()[-20:])
+        raise BuildError(
+            f"{what!r} failed with exit code {proc.returncode} in {cwd}:\n{tail}\n"
+            "Run it there yourself to see the whole output, fix it, and build again."
+        )
