@@ -55,7 +55,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "environment": "local",
     "environments": {
-        "local": {"region": "us-east-1"},
+        # The embedded local AWS is nobody's production: no alias is protected there.
+        "local": {"region": "us-east-1", "protected": []},
     },
     "local_aws": {
         "host": "127.0.0.1",
@@ -110,6 +111,7 @@ class EnvironmentSettings:
     state_path: Path | None = None
     backend_config: Path | None = None
     branches: tuple[str, ...] = ()
+    protected: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,14 +175,23 @@ def _as_list(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def load(config: Mapping[str, Any], *, root: Path | None = None,
+def _plain(value: Any) -> Any:
+    """invoke's DataProxy (not a Mapping) and its nested values as plain dicts/lists."""
+    if hasattr(value, "keys") and not isinstance(value, (str, bytes)):
+        return {key: _plain(value[key]) for key in value.keys()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def load(config: Any, *, root: Path | None = None,
          environment: str | None = None) -> Settings:
     """Build :class:`Settings` from invoke's config (``c.config``).
 
     ``environment`` (a task's ``--env``) beats ``lambda_gate.environment``. Relative
     paths are taken from ``root``, the directory invoke found ``tasks.py`` in.
     """
-    raw = config.get("lambda_gate")
+    raw = _plain(config.get("lambda_gate"))
     if not isinstance(raw, Mapping):
         raise ConfigError(
             "no lambda_gate settings found: use the collection from lambda_gate.tasks "
@@ -267,6 +278,8 @@ def load(config: Mapping[str, Any], *, root: Path | None = None,
         backend_config=(path(env_raw["backend_config"])
                         if env_raw.get("backend_config") else None),
         branches=_as_list(env_raw.get("branches")),
+        protected=(_as_list(env_raw["protected"]) if "protected" in env_raw
+                   and env_raw["protected"] is not None else None),
     )
 
     smoke = _section(raw, "smoke")
@@ -287,7 +300,8 @@ def load(config: Mapping[str, Any], *, root: Path | None = None,
         terraform=terraform,
         smoke_path=path(smoke.get("path") or "smoke"),
         smoke_args=_as_list(smoke.get("pytest_args")),
-        protected_aliases=_as_list(aliases.get("protected")),
+        protected_aliases=(env.protected if env.protected is not None
+                           else _as_list(aliases.get("protected"))),
         approve=_as_bool(aliases.get("approve")),
         environment=env,
         local_host=host,

@@ -1,0 +1,274 @@
+"""Aliases: the branch's name for a version, and moving it safely.
+
+An alias is named after the git branch that deploys, mapped onto Lambda's rules. It is
+moved with the RevisionId read just before, so two deploys racing on one alias cannot
+silently overwrite each other. Its description carries the versions it pointed at
+before, newest first, which is the history :func:`rollback_target` reads: it travels with
+the alias, so a rollback works from any machine, not only the one that deployed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from .errors import AliasConflict, ConfigError, LambdaApiError
+
+#: CI systems' branch variables, in the order they are consulted.
+BRANCH_VARIABLES = (
+    "GIT_BRANCH",
+    "CIRCLE_BRANCH",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+    "CI_COMMIT_REF_NAME",
+    "BUILDKITE_BRANCH",
+)
+MAX_ALIAS = 128
+_INVALID = re.compile(r"[^A-Za-z0-9_-]+")
+_VALID = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+HISTORY_PREFIX = "lambda-gate history:"
+DESCRIPTION_LIMIT = 256
+
+
+def alias_for_branch(branch: str) -> str:
+    """Map a git branch name onto Lambda's alias rules.
+
+    Runs of characters Lambda refuses become one ``-`` (``feature/ABC-123`` becomes
+    ``feature-ABC-123``). A name that had to be changed beyond that, or is too long,
+    keeps a short hash of the original so two branches never share an alias; an all-digit
+    name gets a ``branch-`` prefix, since Lambda reserves those for versions.
+    """
+    original = branch.strip()
+    if not original:
+        raise ConfigError("the branch name is empty: pass --alias NAME.")
+    mapped = _INVALID.sub("-", original).strip("-")
+    suffix = hashlib.sha256(original.encode()).hexdigest()[:8]
+    # A name whose characters were only '/' separators stays readable and unhashed;
+    # anything lossier (non-ASCII, several runs collapsed) keeps the hash.
+    lossless = mapped == original.replace("/", "-")
+    if not mapped:
+        mapped = f"branch-{suffix}"
+    elif not lossless:
+        mapped = f"{mapped}-{suffix}"
+    if mapped.isdigit():
+        mapped = f"branch-{mapped}"
+    if len(mapped) > MAX_ALIAS:
+        mapped = f"{mapped[:MAX_ALIAS - 9].rstrip('-')}-{suffix}"
+    return mapped
+
+
+def validate_alias(name: str) -> str:
+    if not _VALID.match(name):
+        raise ConfigError(
+            f"{name!r} is not a valid alias name: Lambda allows 1 to 128 letters, digits, "
+            "'-' and '_', not all digits."
+        )
+    return name
+
+
+def current_branch(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> str:
+    """The branch being deployed: a CI variable, else git; a detached HEAD is an error."""
+    environ = os.environ if environ is None else environ
+    for var in BRANCH_VARIABLES:
+        value = environ.get(var, "").strip()
+        if value:
+            return value.removeprefix("refs/heads/").removeprefix("origin/")
+    try:
+        proc = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
+                              cwd=cwd, capture_output=True, text=True, check=False)
+    except OSError:
+        raise ConfigError("cannot tell the branch: git is not installed and no CI branch "
+                          "variable is set; pass --alias NAME.") from None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise ConfigError(
+            "cannot tell the branch: HEAD is detached (or this is not a git checkout) and "
+            f"none of {', '.join(BRANCH_VARIABLES)} is set; pass --alias NAME or set "
+            "GIT_BRANCH."
+        )
+    return proc.stdout.strip()
+
+
+def resolve_alias(explicit: str | None, *, cwd: Path | None = None) -> str:
+    """``--alias`` as given (validated), else the mapped branch name."""
+    if explicit:
+        return validate_alias(explicit)
+    return alias_for_branch(current_branch(cwd=cwd))
+
+
+@dataclass(frozen=True)
+class AliasState:
+    name: str
+    version: str
+    revision_id: str
+    description: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        return parse_history(self.description)
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    alias: str
+    before: str | None
+    after: str
+    created: bool
+
+    def summary(self) -> str:
+        if self.created:
+            return f"created {self.alias} -> {self.after}"
+        if self.before == self.after:
+            return f"{self.alias} already at {self.after}"
+        return f"promoted {self.alias}: {self.before} -> {self.after}"
+
+
+def parse_history(description: str) -> tuple[str, ...]:
+    """Versions the alias pointed at before, newest first, from its description."""
+    if not description.startswith(HISTORY_PREFIX):
+        return ()
+    rest = description[len(HISTORY_PREFIX):].strip()
+    return tuple(v for v in rest.split(",") if v.strip().isdigit())
+
+
+def format_history(history: Sequence[str]) -> str:
+    """The description holding ``history``, cut to Lambda's 256 characters."""
+    text = HISTORY_PREFIX + " "
+    kept: list[str] = []
+    for version in history:
+        candidate = text + ",".join([*kept, version])
+        if len(candidate) > DESCRIPTION_LIMIT:
+            break
+        kept.append(version)
+    return text + ",".join(kept)
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def get_alias(client, function: str, alias: str) -> AliasState | None:
+    try:
+        found = client.get_alias(FunctionName=function, Name=alias)
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise LambdaApiError(f"cannot read alias {alias} of {function}: {exc}") from None
+    routing = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return AliasState(name=alias, version=found["FunctionVersion"],
+                      revision_id=found.get("RevisionId", ""),
+                      description=found.get("Description", ""),
+                      weights=dict(routing))
+
+
+def promote(client, function: str, alias: str, version: str, *,
+            expected: AliasState | None | bool = True) -> AliasChange:
+    """Point ``alias`` wholly at ``version``: update it, or create it.
+
+    ``expected`` is the alias as the caller last saw it (``None``: it did not exist);
+    ``True`` means read it now. The write is conditional on that state, so a deploy
+    that lost a race fails with :class:`AliasConflict` naming the version now live.
+    """
+    current = get_alias(client, function, alias) if expected is True else expected
+    assert current is None or isinstance(current, AliasState)
+    if current is None:
+        try:
+            client.create_alias(FunctionName=function, Name=alias, FunctionVersion=version,
+                                Description=format_history([]))
+        except ClientError as exc:
+            if _code(exc) == "ResourceConflictException":
+                live = get_alias(client, function, alias)
+                raise AliasConflict(
+                    f"alias {alias} was created by another deploy while this one ran; it "
+                    f"now points at version {live.version if live else '?'}. Nothing was "
+                    "changed; rerun to promote on top of it."
+                ) from None
+            raise LambdaApiError(f"cannot create alias {alias}: {exc}") from None
+        return AliasChange(alias=alias, before=None, after=version, created=True)
+    if current.version == version and not current.weights:
+        return AliasChange(alias=alias, before=version, after=version, created=False)
+    history = [current.version, *[v for v in current.history if v != current.version]]
+    history = [v for v in history if v != version]
+    try:
+        client.update_alias(FunctionName=function, Name=alias, FunctionVersion=version,
+                            Description=format_history(history),
+                            RoutingConfig={"AdditionalVersionWeights": {}},
+                            RevisionId=current.revision_id)
+    except ClientError as exc:
+        if _code(exc) in ("PreconditionFailedException", "ResourceNotFoundException"):
+            live = get_alias(client, function, alias)
+            now = f"version {live.version}" if live else "nothing (it was deleted)"
+            raise AliasConflict(
+                f"alias {alias} was moved by another deploy while this one ran; it now "
+                f"points at {now}. Nothing was changed; rerun to promote on top of it."
+            ) from None
+        raise LambdaApiError(f"cannot update alias {alias}: {exc}") from None
+    return AliasChange(alias=alias, before=current.version, after=version, created=False)
+
+
+def version_exists(client, function: str, version: str) -> bool:
+    try:
+        client.get_function_configuration(FunctionName=function, Qualifier=version)
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return False
+        raise LambdaApiError(f"cannot read {function}:{version}: {exc}") from None
+    return True
+
+
+def rollback_target(client, function: str, alias: str,
+                    to: str | None = None) -> tuple[AliasState, str]:
+    """The alias as it is and the version a rollback moves it to.
+
+    Without ``to``, the version before the current one, from the alias's recorded
+    history. Refuses when there is no history or that version no longer exists.
+    """
+    current = get_alias(client, function, alias)
+    if current is None:
+        raise ConfigError(f"alias {alias} does not exist on {function}: nothing to roll back.")
+    if to is not None:
+        if not str(to).isdigit():
+            raise ConfigError(f"--to {to!r} is not a version number.")
+        target = str(to)
+    else:
+        previous = [v for v in current.history if v != current.version]
+        if not previous:
+            raise ConfigError(
+                f"alias {alias} has no recorded history before version {current.version}: "
+                "pass --to N to choose the version."
+            )
+        target = previous[0]
+    if target == current.version:
+        raise ConfigError(f"alias {alias} already points at version {target}.")
+    if not version_exists(client, function, target):
+        raise ConfigError(
+            f"cannot roll {alias} back to version {target}: that version no longer exists "
+            "(pruned or deleted). Pass --to N with a version that exists."
+        )
+    return current, target
+
+
+def rollback(client, function: str, alias: str, to: str | None = None) -> AliasChange:
+    """Move ``alias`` back; the version rolled away from leaves the history."""
+    current, target = rollback_target(client, function, alias, to)
+    remaining = [v for v in current.history if v not in (target, current.version)]
+    try:
+        client.update_alias(FunctionName=function, Name=alias, FunctionVersion=target,
+                            Description=format_history(remaining),
+                            RoutingConfig={"AdditionalVersionWeights": {}},
+                            RevisionId=current.revision_id)
+    except ClientError as exc:
+        if _code(exc) == "PreconditionFailedException":
+            raise AliasConflict(
+                f"alias {alias} was moved by another deploy during the rollback; nothing "
+                "was changed. Check `invoke status` and rerun."
+            ) from None
+        raise LambdaApiError(f"cannot update alias {alias}: {exc}") from None
+    return AliasChange(alias=alias, before=current.version, after=target, created=False)

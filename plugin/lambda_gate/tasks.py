@@ -1,0 +1,237 @@
+"""The invoke collection: lambda-gate's command line.
+
+A repository uses it with a three-line ``tasks.py``::
+
+    from lambda_gate.tasks import ns
+    ns.configure({"lambda_gate": {"function": {"source_dir": "src"}}})
+
+Each task reads its settings from ``c.config.lambda_gate`` (the collection's defaults,
+``invoke.yaml``, ``INVOKE_LAMBDA_GATE_...`` environment variables) and takes an argument
+only where a person chooses per run. Tasks are thin: the work happens in the library,
+and this is the one place where a library :class:`~lambda_gate.errors.Error` becomes a
+message and an exit code (never a traceback).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+
+from invoke import Collection, Exit, task
+
+from . import aliases, config, pipeline
+from .errors import Error
+from .report import Reporter
+
+
+def _exits(fn):
+    """Turn lambda-gate's errors into ``Exit``: the message, its exit code, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(c, *args, **kwargs):
+        try:
+            return fn(c, *args, **kwargs)
+        except Error as exc:
+            raise Exit(f"error: {exc.message}", code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise Exit("interrupted", code=130) from None
+
+    return wrapper
+
+
+def _settings(c, env: str | None = None) -> config.Settings:
+    prefix = getattr(c.config, "_project_prefix", None)
+    root = Path(prefix).parent if prefix else Path.cwd()
+    return config.load(c.config, root=root, environment=env)
+
+
+@task(help={"force": "Rebuild even when every input is unchanged (ignore the build cache)."})
+@_exits
+def build(c, force=False):
+    """Build the function's zip, byte-for-byte reproducible.
+
+    Honours lambda_gate.function.* (source_dir, runtime, handler, architecture) and
+    lambda_gate.build.* (artifact, requirements, command, output_dir, exclude).
+    """
+    settings = _settings(c)
+    result = pipeline.build_step(settings, Reporter(), force=force)
+    print(f"{result.path} {result.code_sha256}")
+
+
+@task(help={"env": "Environment to plan for (default: lambda_gate.environment)."})
+@_exits
+def plan(c, env=None):
+    """Show the terraform plan for the built artifact; changes nothing."""
+    settings = _settings(c, env)
+    reporter = Reporter()
+    target = pipeline.aws_target(settings, reporter)
+    pipeline.existing_artifact(settings)
+    tf = pipeline.terraform_for(settings, target, reporter, settings.build.artifact)
+    with reporter.step("plan"):
+        result = tf.plan()
+    reporter.summary("plan: changes pending" if result.changes else "plan: no changes", True)
+
+
+@task(help={
+    "env": "Environment to apply to (default: lambda_gate.environment).",
+    "full": "Run terraform even when nothing changed since the last successful apply.",
+})
+@_exits
+def apply(c, env=None, full=False):
+    """Publish the built artifact as a new numbered version with terraform.
+
+    Skips terraform when the artifact and every terraform input are unchanged since the
+    last successful apply and Lambda confirms it (--full forces it).
+    """
+    settings = _settings(c, env)
+    reporter = Reporter()
+    target = pipeline.aws_target(settings, reporter)
+    sha = pipeline.existing_artifact(settings)
+    published = pipeline.apply_step(settings, target, reporter, artifact_sha=sha, full=full)
+    reporter.summary(f"version {published.version}: {published.qualified_arn}", ok=True)
+
+
+@task(help={
+    "env": "Environment (default: lambda_gate.environment).",
+    "version": "Version to test (default: the one the last apply published).",
+})
+@_exits
+def smoke(c, env=None, version=None):
+    """Run the smoke tests (lambda_gate.smoke.path) against one unaliased version."""
+    settings = _settings(c, env)
+    reporter = Reporter()
+    target = pipeline.aws_target(settings, reporter, start_local=False)
+    published = _published(settings, target, version)
+    result = pipeline.smoke_step(settings, target, published, reporter)
+    from . import gate
+
+    decision = gate.evaluate(result, published_arn=published.qualified_arn,
+                             published_version=published.version,
+                             artifact_code_sha256=published.code_sha256,
+                             live_code_sha256=published.code_sha256)
+    if not decision.open:
+        raise Exit(f"error: {decision.reason}", code=1)
+    from . import records
+
+    rec = records.DeployRecord(environment=settings.environment.name,
+                               function=published.function_name, version=published.version,
+                               qualified_arn=published.qualified_arn,
+                               code_sha256=published.code_sha256, tests_passed=result.passed,
+                               tests_skipped=result.skipped, smoke_passed=True,
+                               outcome="tested", durations=dict(reporter.durations))
+    records.write(rec, pipeline.records_dir(settings))
+    reporter.summary(decision.reason, ok=True)
+
+
+def _published(settings: config.Settings, target, version: str | None) -> pipeline.Published:
+    last = settings.env_state_dir / pipeline.LAST_APPLY
+    if not last.exists():
+        raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
+                    "run `invoke apply` (or `invoke deploy`) first.")
+    outputs = json.loads(last.read_text())["outputs"]
+    function = outputs["function_name"]
+    version = str(version or outputs["version"])
+    if not version.isdigit():
+        raise Error(f"--version {version!r} is not a version number.", exit_code=2)
+    client = target.client("lambda")
+    sha = pipeline.live_code_sha256(client, function, version)
+    if sha is None:
+        raise Error(f"version {version} of {function} does not exist.", exit_code=2)
+    arn = client.get_function_configuration(FunctionName=function,
+                                            Qualifier=version)["FunctionArn"]
+    return pipeline.Published(function, version, arn, sha, applied=False)
+
+
+@task(help={
+    "version": "Version to promote (default: the one the last apply published).",
+    "alias": "Alias to move (default: named after the git branch).",
+    "env": "Environment (default: lambda_gate.environment).",
+    "approve": "Approve moving a protected alias (CI's manual approval step).",
+    "force": "Promote even when no deploy record shows the version passed its smoke tests.",
+})
+@_exits
+def promote(c, version=None, alias=None, env=None, approve=False, force=False):
+    """Move the alias to exactly one version, guarded by its RevisionId.
+
+    Refuses a version that no deploy record shows passing its smoke tests, unless
+    --force; a protected alias (lambda_gate.aliases.protected) needs --approve or a yes on
+    the terminal.
+    """
+    from . import records
+
+    settings = _settings(c, env)
+    reporter = Reporter()
+    alias = aliases.resolve_alias(alias, cwd=settings.root)
+    target = pipeline.aws_target(settings, reporter, start_local=False)
+    published = _published(settings, target, version)
+    if not force and records.passing_record(pipeline.records_dir(settings),
+                                            published.function_name,
+                                            published.version) is None:
+        raise Error(f"no deploy record shows version {published.version} passed its smoke "
+                    "tests: run `invoke smoke --version N` first, or pass --force.")
+    pipeline.require_approval(settings, alias, published.version, approve=approve,
+                              confirm=pipeline.terminal_confirm)
+    with reporter.step("promote"):
+        change = aliases.promote(target.client("lambda"), published.function_name, alias,
+                                 published.version)
+    reporter.summary(change.summary(), ok=True)
+
+
+@task(help={
+    "alias": "Alias to move (default: named after the git branch).",
+    "env": "Environment to deploy to (default: lambda_gate.environment, 'local').",
+    "approve": "Approve moving a protected alias (also lambda_gate.aliases.approve).",
+    "full": "Run terraform even when nothing changed since the last successful apply.",
+    "force_build": "Rebuild the package even when the build cache is current.",
+})
+@_exits
+def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False):
+    """Build, apply, smoke-test the new version, and promote the alias if it passed.
+
+    The alias moves only when the smoke run exited 0, at least one test passed, the
+    version tested is the one terraform just published and its CodeSha256 is the built
+    artifact's. Otherwise the version is left published but unaliased.
+    """
+    settings = _settings(c, env)
+    reporter = Reporter()
+    options = pipeline.DeployOptions(alias=alias, approve=approve, full=full,
+                                     force_build=force_build)
+    try:
+        pipeline.deploy(settings, options, reporter)
+    except Error as exc:
+        reporter.summary(f"deploy failed: {exc.message.splitlines()[0]}", ok=False)
+        raise
+
+
+@task(name="local-aws", help={
+    "status": "Say whether the local AWS runs, and where.",
+    "stop": "Stop the local AWS (its state is lost).",
+})
+@_exits
+def local_aws(c, status=False, stop=False):
+    """Start the embedded local AWS on 127.0.0.1 (lambda_gate.local_aws.host/port)."""
+    from .local_aws import daemon
+
+    settings = _settings(c)
+    if stop:
+        print("stopped the local AWS" if daemon.stop(settings.state_dir)
+              else "the local AWS was not running")
+        return
+    current = daemon.status(settings.state_dir)
+    if status:
+        if current is None:
+            raise Exit("the local AWS is not running", code=1)
+        print(f"running at {current.url} (pid {current.pid})")
+        return
+    if current is not None:
+        print(f"already running at {current.url}")
+        return
+    started = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
+    print(started.url)
+
+
+ns = Collection(build, plan, apply, smoke, promote, deploy, local_aws)
+ns.configure({"lambda_gate": copy.deepcopy(config.DEFAULTS)})
+

@@ -1,0 +1,270 @@
+"""The one wrapper around the terraform CLI.
+
+It owns terraform's subprocess, environment, output and errors: ``init`` only when the
+working directory needs it, ``apply``/``plan`` with ``-input=false`` and
+``TF_IN_AUTOMATION``, progress streamed to the user, and every unexpected non-zero exit
+turned into a :class:`~lambda_gate.errors.TerraformError` carrying terraform's own
+diagnostics. Outputs are read from the local state file when there is one, so a deploy
+runs terraform once per apply and not again just to read three values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import TerraformError
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_REGISTRY_FAILURES = (
+    "Failed to query available provider packages",
+    "could not connect to registry",
+    "Failed to install provider",
+    "no available releases match",
+    "provider registry.terraform.io",
+)
+INSTALL_HINT = (
+    "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install) "
+    "or point lambda_gate.terraform.binary at it"
+)
+
+
+@dataclass(frozen=True)
+class TerraformOutputs:
+    """What the pipeline needs from terraform after an apply."""
+
+    function_name: str
+    version: str
+    qualified_arn: str
+    raw: Mapping[str, object] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    changes: bool
+    text: str
+
+
+def cli_config_for_mirror(plugin_dir: Path) -> str:
+    """A terraform CLI config that installs every registry provider from a mirror.
+
+    A filesystem mirror (unlike ``init -plugin-dir``) links the provider instead of
+    copying its 700 MB into every working directory.
+    """
+    return (
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(plugin_dir))}\n"
+        '    include = ["registry.terraform.io/*/*"]\n'
+        "  }\n"
+        "  direct {\n"
+        '    exclude = ["registry.terraform.io/*/*"]\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def diagnostics(output: str) -> str:
+    """terraform's ``Error:`` blocks (they close its output), else its last lines."""
+    lines = [line.lstrip("│╷╵ ").rstrip() for line in _ANSI.sub("", output).splitlines()]
+    for index, line in enumerate(lines):
+        if line.startswith("Error:"):
+            return "\n".join(lines[index:]).strip()
+    return "\n".join([line for line in lines if line.strip()][-15:])
+
+
+class Terraform:
+    """terraform, run in one configuration directory for one environment.
+
+    ``data_dir`` (``TF_DATA_DIR``) is per environment, so two environments never share
+    providers, backend settings or workspaces. With ``state_path`` the state lives in
+    that local file; with ``backend_config`` the configuration's backend is initialised
+    with that file (for example an S3 backend with locking).
+    """
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        data_dir: Path,
+        binary: str = "terraform",
+        env: Mapping[str, str] | None = None,
+        plugin_dir: Path | None = None,
+        state_path: Path | None = None,
+        backend_config: Path | None = None,
+        var_files: Sequence[Path] = (),
+        color: bool = False,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.binary = binary
+        self.plugin_dir = plugin_dir
+        self.state_path = state_path
+        self.backend_config = backend_config
+        self.var_files = tuple(var_files)
+        self.color = color
+        self.log = log
+        self._env = dict(env if env is not None else os.environ)
+
+    # -- the subprocess -------------------------------------------------------------
+
+    def _executable(self) -> str:
+        found = shutil.which(self.binary)
+        if not found:
+            raise TerraformError(f"terraform not found ({self.binary!r} is not on PATH): "
+                                 f"{INSTALL_HINT}.")
+        return found
+
+    def environment(self) -> dict[str, str]:
+        env = dict(self._env)
+        env["TF_IN_AUTOMATION"] = "1"
+        env["TF_INPUT"] = "0"
+        env["TF_DATA_DIR"] = str(self.data_dir)
+        if self.plugin_dir is not None:
+            rc = self.data_dir / "lambda-gate.tfrc"
+            text = cli_config_for_mirror(self.plugin_dir)
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if not rc.exists() or rc.read_text() != text:
+                rc.write_text(text)
+            env["TF_CLI_CONFIG_FILE"] = str(rc)
+        return env
+
+    def run(self, args: Sequence[str], *, stream: bool = True, what: str | None = None,
+            ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess[str]:
+        """Run ``terraform ARGS``; any exit code outside ``ok_codes`` is an error.
+
+        Output is streamed line by line when ``stream`` is true and always kept, so an
+        error can quote terraform's own diagnostics.
+        """
+        argv = [self._executable(), *args]
+        if not self.color:
+            argv.append("-no-color")
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=self.config_dir, env=self.environment(), text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace",
+            )
+        except OSError as exc:
+            raise TerraformError(f"could not run terraform: {exc}; {INSTALL_HINT}.") from None
+        captured: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            captured.append(line)
+            if stream:
+                self.log(line.rstrip("\n"))
+        code = proc.wait()
+        output = "".join(captured)
+        if code not in ok_codes:
+            raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output))
+        return subprocess.CompletedProcess(argv, code, output, "")
+
+    def _explain(self, what: str, code: int, output: str) -> str:
+        diag = diagnostics(output)
+        message = f"{what} failed (exit {code}):\n{diag}"
+        if any(marker in output for marker in _REGISTRY_FAILURES):
+            message += (
+                "\n\nterraform could not install the aws provider. On a machine without "
+                "registry access, point lambda-gate at a provider mirror: set "
+                "lambda_gate.terraform.plugin_dir in invoke.yaml, or export "
+                "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR=/path/to/mirror (the directory "
+                "holding registry.terraform.io/)."
+            )
+        return message
+
+    # -- init -------------------------------------------------------------------------
+
+    def init_fingerprint(self) -> str:
+        """What ``init`` depends on: provider and backend settings, mirror, data dir."""
+        digest = hashlib.sha256()
+        for path in sorted(self.config_dir.glob("*.tf")):
+            text = path.read_text(errors="replace")
+            if "terraform" in text or "module" in text:
+                digest.update(path.name.encode() + b"\0" + text.encode())
+        if self.backend_config is not None and self.backend_config.exists():
+            digest.update(self.backend_config.read_bytes())
+        digest.update(str(self.plugin_dir).encode())
+        return digest.hexdigest()
+
+    def ensure_init(self) -> bool:
+        """``terraform init`` unless this data dir was initialised for the same inputs.
+
+        Returns whether init ran. A re-init re-hashes the whole provider, which costs
+        more than a second, so it only runs when something it depends on changed.
+        """
+        marker = self.data_dir / "lambda-gate-init"
+        fingerprint = self.init_fingerprint()
+        if (marker.exists() and marker.read_text() == fingerprint
+                and (self.config_dir / ".terraform.lock.hcl").exists()):
+            return False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = ["init", "-input=false"]
+        if self.backend_config is not None:
+            args += [f"-backend-config={self.backend_config}", "-reconfigure"]
+        self.run(args, stream=False, what="terraform init")
+        marker.write_text(fingerprint)
+        return True
+
+    # -- plan, apply, outputs -----------------------------------------------------------
+
+    def _common_args(self) -> list[str]:
+        args = ["-input=false"]
+        if self.state_path is not None:
+            args.append(f"-state={self.state_path}")
+        args += [f"-var-file={path}" for path in self.var_files]
+        return args
+
+    def apply(self) -> None:
+        self.ensure_init()
+        if self.state_path is not None:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        self.run(["apply", "-auto-approve", *self._common_args()], what="terraform apply")
+
+    def plan(self) -> PlanResult:
+        """A plan, streamed; ``changes`` is true when it would change anything."""
+        self.ensure_init()
+        proc = self.run(["plan", "-detailed-exitcode", *self._common_args()],
+                        what="terraform plan", ok_codes=(0, 2))
+        return PlanResult(changes=proc.returncode == 2, text=proc.stdout)
+
+    def outputs(self) -> TerraformOutputs:
+        """The pipeline's outputs, from the local state file or ``terraform output``."""
+        raw: Mapping[str, object]
+        if self.state_path is not None and self.state_path.exists():
+            state = json.loads(self.state_path.read_text())
+            raw = {k: v.get("value") for k, v in (state.get("outputs") or {}).items()}
+        else:
+            args = ["output", "-json"]
+            if self.state_path is not None:
+                args.append(f"-state={self.state_path}")
+            proc = self.run(args, stream=False, what="terraform output")
+            raw = {k: v.get("value") for k, v in json.loads(proc.stdout or "{}").items()}
+        return outputs_from(raw, source=str(self.state_path or "terraform output"))
+
+
+def outputs_from(raw: Mapping[str, object], *, source: str) -> TerraformOutputs:
+    """Check and type the outputs the pipeline depends on."""
+    missing = [name for name in ("function_name", "version") if raw.get(name) in (None, "")]
+    if missing:
+        raise TerraformError(
+            f"terraform's outputs ({source}) lack {', '.join(missing)}: the configuration "
+            "must output function_name, version and qualified_arn of the "
+            "aws_lambda_function (see terraform/outputs.tf in lambda-gate's reference "
+            "configuration)."
+        )
+    version = str(raw["version"])
+    if not version.isdigit():
+        raise TerraformError(
+            f"terraform output version is {version!r} ({source}), not a published version "
+            "number: set publish = true on the aws_lambda_function."
+        )
+    name = str(raw["function_name"])
+    arn = str(raw.get("qualified_arn") or "")
+    return TerraformOutputs(function_name=name, version=version, qualified_arn=arn, raw=raw)
