@@ -1,0 +1,297 @@
+"""pytest plugin: smoke-test one published Lambda version.
+
+Glue only: options and ini settings, the session-start check of the target, fixtures,
+markers and the report. The work is done by :mod:`lambda_gate.target` (which version,
+from where), :mod:`lambda_gate.invoker` (calling it) and :mod:`lambda_gate.http_adapter`
+(calling it as API Gateway would).
+
+The target is named by ``--lambda-function``/``--lambda-version``, ``--lambda-arn`` or
+``--lambda-terraform-output`` (or their ``LAMBDA_GATE_*`` environment variables and
+``lambda_*`` ini options) and is checked before any test runs; a bad target is a usage
+error (exit code 4). Without a target, tests that use the fixtures are skipped, so a
+plain ``pytest`` keeps working.
+
+Registered through the ``pytest11`` entry point ``lambda_gate``; when lambda-gate is
+installed do not also pass ``-p lambda_gate.pytest_plugin`` (pytest refuses to register
+a plugin twice).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
+
+import pytest
+
+from .errors import Error
+from .invoker import InvokeResult, LambdaInvoker, Redactor
+from .target import (
+    CLI_OPTIONS,
+    ENV_VARS,
+    HTTP_EVENT_FORMATS,
+    INI_OPTIONS,
+    NO_TARGET_REASON,
+    LambdaTarget,
+    TargetSettings,
+    make_client,
+    resolve_settings,
+    resolve_target,
+)
+
+if TYPE_CHECKING:
+    from .http_adapter import LambdaHttpSession, LambdaResponse
+
+__all__ = [
+    "InvokeResult",
+    "LambdaHttpSession",
+    "LambdaInvoker",
+    "LambdaResponse",
+    "LambdaTarget",
+    "TargetSettings",
+    "get_settings",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # requests is imported only when HTTP is used: this module is loaded into every
+    # pytest run of every project that has lambda-gate installed.
+    if name in ("LambdaHttpSession", "LambdaResponse"):
+        from . import http_adapter
+
+        return getattr(http_adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+#: How many of a failed test's last invocations have their log tail in the report.
+LOG_TAILS_IN_REPORT = 5
+
+_FIXTURES = ("lambda_target", "lambda_invoke", "lambda_http")
+
+_HELP = {
+    "function": "name (or unqualified ARN) of the Lambda function under test",
+    "version": "published version number of the function under test",
+    "arn": "qualified ARN of the version under test (arn:aws:lambda:...:function:NAME:N)",
+    "terraform_output": "JSON file from `terraform output -json` with function_name "
+                        "and version outputs",
+    "region": "AWS region of the function (default: the ARN's, else boto3's)",
+    "profile": "AWS profile to use (default: boto3's credentials chain)",
+    "endpoint_url": "Lambda endpoint URL, e.g. a local AWS (default: boto3's, "
+                    "which honours AWS_ENDPOINT_URL)",
+    "allow_alias": "allow an alias or $LATEST as the target (to test a live alias "
+                   "after promotion)",
+}
+
+
+@dataclass(frozen=True)
+class _SessionState:
+    settings: TargetSettings
+    target: LambdaTarget | None = None
+    client: Any = None
+    redactor: Redactor = Redactor()
+
+
+_state_key = pytest.StashKey[_SessionState]()
+_history_key = pytest.StashKey[list[InvokeResult]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lambda-gate", "smoke-testing one published Lambda version")
+    for name, option in CLI_OPTIONS.items():
+        env = ENV_VARS[name]
+        if name == "allow_alias":
+            group.addoption(option, action="store_true", default=None,
+                            dest=f"lambda_{name}", help=f"{_HELP[name]}; env {env}")
+            parser.addini(INI_OPTIONS[name], f"{_HELP[name]} (true/false)", default=None)
+        else:
+            group.addoption(option, default=None, dest=f"lambda_{name}",
+                            metavar=name.upper(), help=f"{_HELP[name]}; env {env}")
+            parser.addini(INI_OPTIONS[name], _HELP[name], default=None)
+    parser.addini(
+        INI_OPTIONS["http_event_format"],
+        "API Gateway payload format of lambda_http's events: v2 (HTTP API, default) or "
+        "v1 (REST API); a test overrides it with @pytest.mark.lambda_http(format=...)",
+        default=None,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "lambda_http(format='v2', route=None): how the lambda_http fixture calls the "
+        "function: format 'v2' (HTTP API payload 2.0) or 'v1' (REST API payload 1.0); "
+        "route such as 'GET /items/{id}' fills pathParameters.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "lambda_gate: the test uses the Lambda target (added automatically to tests "
+        "using lambda_target, lambda_invoke or lambda_http; deselect with "
+        "-m 'not lambda_gate').",
+    )
+
+
+def get_settings(config: pytest.Config) -> TargetSettings:
+    """The target settings in effect: command line, then environment, then ini file."""
+    cli = {name: config.getoption(f"lambda_{name}") for name in CLI_OPTIONS}
+    ini = {name: config.getini(option) for name, option in INI_OPTIONS.items()}
+    ini_dir = config.inipath.parent if config.inipath else config.rootpath
+    return resolve_settings(cli, os.environ, ini, ini_dir=ini_dir,
+                            cwd=config.invocation_params.dir)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Check the target before any test runs; a bad one is a usage error."""
+    config = session.config
+    try:
+        settings = get_settings(config)
+        state = _SessionState(settings)
+        if settings.has_target:
+            client = make_client(settings)
+            target, secrets = resolve_target(client, settings)
+            state = _SessionState(settings, target, client, Redactor(secrets))
+    except Error as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_state_key] = state
+    if state.target is not None:
+        _add_junit_properties(config, state.target)
+
+
+def _add_junit_properties(config: pytest.Config, target: LambdaTarget) -> None:
+    """Put the target into the JUnit XML, where the deploy gate reads it."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - a pytest without junitxml's stash key
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    xml.add_global_property("lambda_gate.function", target.function_name)
+    xml.add_global_property("lambda_gate.version", target.version)
+    xml.add_global_property("lambda_gate.qualified_arn", target.qualified_arn)
+    xml.add_global_property("lambda_gate.code_sha256", target.code_sha256)
+    if target.alias:
+        xml.add_global_property("lambda_gate.alias", target.alias)
+
+
+def _is_aws(endpoint: str | None) -> bool:
+    host = urlsplit(endpoint or "").hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(_state_key, None)
+    if state is None or state.target is None:
+        return ["lambda-gate: no Lambda target (tests using its fixtures are skipped)"]
+    target, settings = state.target, state.settings
+    assert settings.version is not None
+    lines = [
+        f"lambda-gate: {target.function_name} version {target.version} "
+        f"({target.qualified_arn}), from {settings.version.source}",
+    ]
+    if target.alias:
+        lines.append(f"lambda-gate: through alias {target.alias!r}, allowed by "
+                     f"{settings.allow_alias_source}")
+    if not _is_aws(target.endpoint_url):
+        lines.append(f"lambda-gate: endpoint {target.endpoint_url}")
+    return lines
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in _FIXTURES):
+            item.add_marker("lambda_gate")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    history = item.stash.get(_history_key, None)
+    if report.failed and history:
+        report.sections.append(("lambda log tail", format_log_tails(history)))
+        history.clear()  # shown once, even if teardown fails too
+    return report
+
+
+def format_log_tails(history: list[InvokeResult]) -> str:
+    """The last invocations' log tails, newest last, each under a one-line summary."""
+    shown = history[-LOG_TAILS_IN_REPORT:]
+    skipped = len(history) - len(shown)
+    parts = [f"({skipped} earlier invocations not shown)"] if skipped else []
+    for number, result in enumerate(shown, start=skipped + 1):
+        error = f", {result.function_error} error" if result.function_error else ""
+        parts.append(
+            f"--- invocation {number} of {len(history)}: status {result.status_code}, "
+            f"version {result.executed_version}{error}, {result.duration * 1000:.0f} ms ---"
+        )
+        parts.append(result.log_tail.rstrip() or "(no log tail returned)")
+    return "\n".join(parts)
+
+
+def _state(config: pytest.Config) -> _SessionState:
+    state = config.stash.get(_state_key, None)
+    if state is None or state.target is None:
+        pytest.skip(NO_TARGET_REASON)
+    return state
+
+
+def _fail(message: str) -> NoReturn:
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def lambda_target(pytestconfig: pytest.Config) -> LambdaTarget:
+    """The published version under test, checked at session start."""
+    target = _state(pytestconfig).target
+    assert target is not None
+    return target
+
+
+@pytest.fixture
+def lambda_invoke(request: pytest.FixtureRequest, lambda_target: LambdaTarget) -> LambdaInvoker:
+    """Invoke the target version: ``lambda_invoke({"key": "value"})`` -> InvokeResult.
+
+    Fails the test if Lambda executed any other version.
+    """
+    state = _state(request.config)
+    history = request.node.stash.setdefault(_history_key, [])
+    return LambdaInvoker(state.client, lambda_target, fail=_fail, redact=state.redactor,
+                         history=history)
+
+
+@pytest.fixture
+def lambda_http(request: pytest.FixtureRequest, lambda_invoke: LambdaInvoker
+                ) -> Iterator[LambdaHttpSession]:
+    """A ``requests.Session`` for ``http://lambda`` that calls the target through events.
+
+    ``lambda_http.get("/health")`` sends an API Gateway proxy event (payload format 2.0
+    unless ini ``lambda_http_event_format`` or ``@pytest.mark.lambda_http(format="v1")``
+    says otherwise) and returns the response API Gateway would give.
+    """
+    state = _state(request.config)
+    marker = request.node.get_closest_marker("lambda_http")
+    kwargs = dict(marker.kwargs) if marker else {}
+    unknown = sorted(set(kwargs) - {"format", "route"})
+    if unknown:
+        _fail(f"@pytest.mark.lambda_http got unknown arguments {', '.join(unknown)}: "
+              "it takes format='v2'|'v1' and route='METHOD /path/{param}'.")
+    event_format = kwargs.get("format") or state.settings.http_event_format
+    event_format = {"2.0": "v2", "1.0": "v1"}.get(event_format, event_format)
+    if event_format not in HTTP_EVENT_FORMATS:
+        _fail(f"@pytest.mark.lambda_http(format={event_format!r}) is not a payload format: "
+              "use 'v2' (HTTP API) or 'v1' (REST API).")
+    from .http_adapter import LambdaHttpSession, Route
+
+    route = kwargs.get("route")
+    try:
+        parsed = Route.parse(route) if route else None
+    except ValueError as exc:
+        _fail(f"@pytest.mark.lambda_http: {exc}.")
+    account = lambda_invoke.target.qualified_arn.split(":")[4]
+    session = LambdaHttpSession(lambda_invoke, event_format=event_format, route=parsed,
+                                account_id=account)
+    try:
+        yield session
+    finally:
+        session.close()
