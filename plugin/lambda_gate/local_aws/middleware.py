@@ -1,0 +1,241 @@
+"""The WSGI layer in front of moto: serves Invoke and enforces Lambda's rules.
+
+Requests for other services, and Lambda requests we have nothing to add to, go to moto
+untouched. Lambda requests we care about are checked against the rules in
+:mod:`.fidelity` first (under one lock, so a check and the change it guards are atomic),
+then either answered here (Invoke, GetAccountSettings) or handed to moto and, where moto
+is lax, its answer corrected (alias RevisionIds, list paging).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from . import fidelity
+from .api_errors import ApiFault, json_response
+from .invoke import invoke
+
+INSTANCE_PATH = "/_lambda_gate/instance"
+DEFAULT_REGION = "us-east-1"
+
+_FN = r"^/2015-03-31/functions/(?P<fn>[^/]+)"
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(_FN + r"/invocations/?$"), "invoke"),
+    ("GET", re.compile(r"^/2016-08-19/account-settings/?$"), "account_settings"),
+    ("POST", re.compile(_FN + r"/aliases/?$"), "create_alias"),
+    ("GET", re.compile(_FN + r"/aliases/?$"), "list_aliases"),
+    ("PUT", re.compile(_FN + r"/aliases/(?P<alias>[^/]+)/?$"), "update_alias"),
+    ("GET", re.compile(_FN + r"/aliases/(?P<alias>[^/]+)/?$"), "alias_by_name"),
+    ("DELETE", re.compile(_FN + r"/aliases/(?P<alias>[^/]+)/?$"), "alias_by_name"),
+    ("GET", re.compile(_FN + r"/versions/?$"), "list_versions"),
+    ("DELETE", re.compile(_FN + r"/?$"), "delete_function"),
+]
+_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/[^/]+/(?P<region>[^/]+)/(?P<service>[^/]+)/")
+_LAMBDA_PREFIXES = ("/2015-03-31/functions", "/2016-08-19/account-settings")
+
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Identifies one running server, so clients can tell a restarted (empty) one."""
+
+    instance_id: str
+    started_at: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Lambda API request, as the handlers below need it."""
+
+    request: Request
+    environ: dict
+    params: dict[str, str]
+    body: bytes
+    region: str
+    account_id: str
+
+    def backend(self) -> Any:
+        from moto.backends import get_backend
+
+        return get_backend("lambda")[self.account_id][self.region]
+
+    def json(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.body or b"{}")
+        except ValueError:
+            raise ApiFault(400, "InvalidRequestContentException",
+                           "Could not parse request body into json") from None
+        return value if isinstance(value, dict) else {}
+
+
+def _scope(environ: dict) -> tuple[str | None, str | None, str | None]:
+    """(access key, region, service) from a SigV4 Authorization header, if any."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return None, None, None
+    return match.group("key"), match.group("region"), match.group("service")
+
+
+def _account(environ: dict, access_key: str | None) -> str:
+    # The same precedence moto uses, so we look in the backend moto wrote to.
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key or "AKIAEXAMPLE")
+
+
+class LocalAwsMiddleware:
+    """Wraps moto's WSGI app; see the module docstring for what it adds."""
+
+    def __init__(self, app: WsgiApp, cache_dir: Path, instance: Instance) -> None:
+        self.app = app
+        self.cache_dir = cache_dir
+        self.instance = instance
+        self._lock = threading.RLock()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == INSTANCE_PATH:
+            response = json_response(200, {"instance_id": self.instance.instance_id,
+                                           "started_at": self.instance.started_at})
+            return response(environ, start_response)
+        access_key, region, service = _scope(environ)
+        is_lambda = service == "lambda" if service else path.startswith(_LAMBDA_PREFIXES)
+        method = environ.get("REQUEST_METHOD", "GET")
+        route = next(((name, m) for verb, pattern, name in _ROUTES
+                      if verb == method and (m := pattern.match(path))), None)
+        if not is_lambda or route is None:
+            return self.app(environ, start_response)
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        # moto reads the body again: give it a fresh stream of the bytes we consumed.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        call = Call(request, environ, route[1].groupdict(), body, region or DEFAULT_REGION,
+                    _account(environ, access_key))
+        try:
+            response = getattr(self, route[0])(call)
+        except ApiFault as fault:
+            response = fault.response()
+        except Exception as exc:  # a moto error raised while we read its backend
+            from moto.core.exceptions import RESTError
+
+            if not isinstance(exc, RESTError):
+                raise
+            response = ApiFault(exc.code, exc.error_type, exc.message).response()
+        return response(environ, start_response)
+
+    def _moto(self, call: Call) -> Response:
+        environ = dict(call.environ)
+        environ["wsgi.input"] = io.BytesIO(call.body)
+        return Response.from_app(self.app, environ)
+
+    def invoke(self, call: Call) -> Response:
+        headers = call.request.headers
+        endpoint = f"http://{call.environ.get('SERVER_NAME')}:{call.environ.get('SERVER_PORT')}"
+        return invoke(call.backend(), call.params["fn"], call.request.args.get("Qualifier"),
+                      call.body,
+                      invocation_type=headers.get("X-Amz-Invocation-Type", "RequestResponse"),
+                      region=call.region, cache_dir=self.cache_dir,
+                      log_tail=headers.get("X-Amz-Log-Type") == "Tail",
+                      endpoint_url=endpoint)
+
+    def account_settings(self, call: Call) -> Response:
+        return json_response(200, fidelity.account_settings(call.backend()._lambdas._functions))
+
+    def _function(self, call: Call) -> tuple[str, str, dict[str, Any]]:
+        """(name, unqualified ARN, stored versions by number) for the path's function."""
+        backend = call.backend()
+        fn = backend.get_function(call.params["fn"], None)
+        group = backend._lambdas._functions[fn.function_name]
+        versions = {str(v.version): v for v in group["versions"]}
+        arn = (f"arn:aws:lambda:{call.region}:{call.account_id}:function:"
+               f"{fn.function_name}")
+        return fn.function_name, arn, versions
+
+    def create_alias(self, call: Call) -> Response:
+        params = call.json()
+        fidelity.validate_alias_name(str(params.get("Name", "")))
+        fidelity.validate_function_version(params.get("FunctionVersion"))
+        with self._lock:
+            _, arn, versions = self._function(call)
+            fidelity.validate_routing(params.get("RoutingConfig"),
+                                      str(params["FunctionVersion"]), versions, arn)
+            return self._moto(call)
+
+    def update_alias(self, call: Call) -> Response:
+        fidelity.validate_alias_name(call.params["alias"])
+        params = call.json()
+        if params.get("FunctionVersion") is not None:
+            fidelity.validate_function_version(params["FunctionVersion"])
+        with self._lock:
+            name, arn, versions = self._function(call)
+            backend = call.backend()
+            alias = backend.get_alias(call.params["alias"], name)
+            fidelity.check_revision(alias.revision_id, params.get("RevisionId"))
+            primary = str(params.get("FunctionVersion") or alias.function_version)
+            routing = (params["RoutingConfig"] if "RoutingConfig" in params
+                       else alias.routing_config)
+            fidelity.validate_routing(routing, primary, versions, arn)
+            response = self._moto(call)
+            if response.status_code >= 300:
+                return response
+            # moto keeps the RevisionId an alias was created with; Lambda issues a new
+            # one on every update, which is what makes the guard above meaningful.
+            alias.revision_id = str(uuid.uuid4())
+            return json_response(200, alias.to_json())
+
+    def alias_by_name(self, call: Call) -> Response:
+        fidelity.validate_alias_name(call.params["alias"])
+        with self._lock:
+            return self._moto(call)
+
+    def delete_function(self, call: Call) -> Response:
+        qualifier = call.request.args.get("Qualifier")
+        fn_part = call.params["fn"]
+        if ":" in fn_part.split(":function:")[-1]:
+            qualifier = fn_part.rsplit(":", 1)[-1]
+        with self._lock:
+            if qualifier:
+                name, _, _ = self._function(call)
+                fidelity.check_version_deletable(call.backend().list_aliases(name), qualifier)
+            return self._moto(call)
+
+    def list_aliases(self, call: Call) -> Response:
+        return self._paged(call, "Aliases", call.request.args.get("FunctionVersion"))
+
+    def list_versions(self, call: Call) -> Response:
+        return self._paged(call, "Versions", None)
+
+    def _paged(self, call: Call, key: str, function_version: str | None) -> Response:
+        """moto answers every item at once; Lambda pages them (50 by default)."""
+        marker = call.request.args.get("Marker")
+        max_items = call.request.args.get("MaxItems")
+        fidelity.page([], None, max_items)  # validate MaxItems before doing any work
+        response = self._moto(call)
+        if response.status_code >= 300:
+            return response
+        items = json.loads(response.get_data())[key]
+        if function_version:
+            items = [item for item in items if item.get("FunctionVersion") == function_version]
+        items, next_marker = fidelity.page(items, marker, max_items)
+        answer: dict[str, Any] = {key: items}
+        if next_marker:
+            answer["NextMarker"] = next_marker
+        return json_response(200, answer)
