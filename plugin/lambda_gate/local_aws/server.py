@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import tempfile
 import threading
 import uuid
@@ -50,15 +51,26 @@ def port_in_use(host: str, port: int) -> LocalAwsError:
 
 def bind(host: str, port: int, cache_dir: Path, instance: Instance | None = None
          ) -> BaseWSGIServer:
-    """A threaded werkzeug server for the app, bound but not yet serving."""
+    """A threaded werkzeug server for the app, bound but not yet serving.
+
+    We bind the socket ourselves: werkzeug reports a failed bind by printing and calling
+    ``sys.exit``, which would take the caller's process down with it.
+    """
     app = make_app(cache_dir, instance=instance)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        return make_server(host, port, app, threaded=True)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+        return make_server(host, port, app, threaded=True, fd=listener.fileno())
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise port_in_use(host, port) from None
         raise LocalAwsError(f"cannot start the local AWS on {host}:{port}: {exc.strerror}. "
                             "Check lambda_gate.local_aws.host and port.") from None
+    finally:
+        listener.close()  # werkzeug serves on its own duplicate of the descriptor
 
 
 @dataclass

@@ -1,0 +1,70 @@
+"""Fixtures for the local AWS's own tests: an execution role and a function factory.
+
+They use the session's embedded local AWS (``local_aws`` and ``lambda_client`` from
+tests/conftest.py); every function gets a fresh name, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from collections.abc import Callable
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from lambda_gate.local_aws.server import LocalAws
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    """A deployment package holding ``files`` (path -> source)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, source in files.items():
+            archive.writestr(name, source)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def lambda_client_once(local_aws: LocalAws):
+    """A Lambda client that does not retry: Lambda answers some invoke errors with 502,
+    which boto3 would otherwise retry with backoff before raising."""
+    return boto3.client("lambda", endpoint_url=local_aws.url, region_name="us-east-1",
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
+@pytest.fixture(scope="session")
+def zip_package() -> Callable[[dict[str, str]], bytes]:
+    """Build a deployment package from {path: source}."""
+    return zip_of
+
+
+@pytest.fixture(scope="session")
+def role_arn(local_aws: LocalAws) -> str:
+    iam = boto3.client("iam", endpoint_url=local_aws.url, region_name="us-east-1")
+    name = f"lambda-gate-local-tests-{uuid.uuid4().hex[:8]}"
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+
+MakeFunction = Callable[..., str]
+
+
+@pytest.fixture
+def make_function(lambda_client, role_arn: str) -> MakeFunction:
+    """Create a function with ``Publish=True`` (so version 1 exists); returns its name."""
+
+    def make(files: dict[str, str] | None = None, *, package: bytes | None = None,
+             runtime: str = "python3.11", handler: str = "app.handler",
+             env: dict[str, str] | None = None, timeout: int = 3,
+             memory: int = 128) -> str:
+        name = f"local-{uuid.uuid4().hex[:12]}"
+        lambda_client.create_function(
+            FunctionName=name, Runtime=runtime, Role=role_arn, Handler=handler,
+            Code={"ZipFile": package if package is not None else zip_of(files or {})},
+            Environment={"Variables": env or {}}, Timeout=timeout, MemorySize=memory,
+            Publish=True)
+        return name
+
+    return make
