@@ -44,8 +44,11 @@ def validate_function_version(version: object) -> None:
 
 
 def validate_routing(routing_config: dict | None, primary: str,
-                     existing_versions: Iterable[str], function_arn: str) -> None:
-    """RoutingConfig: one additional published version, weight in [0, 1], not the primary."""
+                     versions: dict[str, Any], function_arn: str) -> None:
+    """RoutingConfig: one additional published version, weight in [0, 1], not the primary.
+
+    ``versions`` maps the function's published version numbers to moto's stored versions.
+    """
     weights = (routing_config or {}).get("AdditionalVersionWeights") or {}
     if not isinstance(weights, dict):
         raise _validation(weights, "routingConfig.additionalVersionWeights",
@@ -76,9 +79,12 @@ def validate_routing(routing_config: dict | None, primary: str,
         raise ApiFault(400, "InvalidParameterValueException",
                        f"Invalid function version {additional}. Function version "
                        f"{additional} is already included in routing configuration.")
-    if additional not in set(existing_versions):
+    if additional not in versions:
         raise ApiFault(404, "ResourceNotFoundException",
                        f"Function not found: {function_arn}:{additional}")
+    if primary in versions and versions[primary].role != versions[additional].role:
+        raise ApiFault(400, "InvalidParameterValueException",
+                       "Specified versions must be associated with the same execution role")
 
 
 def check_revision(current: str, given: str | None) -> None:
