@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import __version__, archive, npm, pip
 from .config import BuildSettings
@@ -50,6 +50,7 @@ _SKIP_SUFFIXES = (".pyc", ".pyo")
 # pip writes these with host paths or install-time details; Lambda needs none of them.
 _PIP_HOST_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 _STAT_CACHE = "file-hashes.json"
+_FINGERPRINTS = "fingerprints.json"
 _RACY_NS = 2_000_000_000  # files changed this recently are re-hashed next time
 
 
@@ -100,8 +101,8 @@ def build_package(settings: BuildSettings, *, force: bool = False,
             if language == "python"
             else _stage_node(settings, sources, staging, log)
         )
-        check_handler(settings.handler, language, files)
-        unzipped = sum(p.stat().st_size for p in files.values())
+        check_handler(settings.handler, language, {a: f.path for a, f in files.items()})
+        unzipped = sum(f.st.st_size for f in files.values())
         if unzipped > UNZIPPED_LIMIT:
             raise BuildError(
                 f"the package would be {_mb(unzipped)} unzipped, over Lambda's "
@@ -109,10 +110,9 @@ def build_package(settings: BuildSettings, *, force: bool = False,
                 "lambda_gate.build.exclude, drop unused dependencies, or move large "
                 "ones to a Lambda layer or a container image."
             )
-        members = [archive.Member(arcname, path) for arcname, path in files.items()]
+        members = [archive.Member(arcname, f.path) for arcname, f in files.items()]
         stats = archive.write_zip(members, settings.artifact, date_time=date_time)
 
-    sha = archive.code_sha256(settings.artifact)
     if stats.size > DIRECT_UPLOAD_LIMIT:
         warnings.append(
             f"{settings.artifact} is {_mb(stats.size)} zipped, over Lambda's "
@@ -121,7 +121,7 @@ def build_package(settings: BuildSettings, *, force: bool = False,
             "aws_lambda_function)."
         )
     result = BuildResult(
-        path=settings.artifact, code_sha256=sha, size=stats.size,
+        path=settings.artifact, code_sha256=stats.code_sha256, size=stats.size,
         unzipped_size=stats.unzipped_size, file_count=stats.file_count, cached=False,
         fingerprint=fp, warnings=tuple(warnings),
     )
@@ -132,16 +132,21 @@ def build_package(settings: BuildSettings, *, force: bool = False,
     return result
 
 
-def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, Path],
+def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, SourceFile],
                 requirements: Path | None, date_time: tuple[int, ...]) -> str:
     """sha256 over everything that can change the zip's bytes.
 
     The source files (paths, content, execute bit), the requirements, the runtime,
     architecture, handler and build settings, the tools' platform flags, the archive
     format and lambda-gate's own version.
+
+    When every file's stat signature is as it was at an earlier call, that call's
+    answer is returned without looking at contents (see the module docstring).
     """
-    digests = _content_hashes(settings.cache_dir,
-                              [*sources.values(), *([requirements] if requirements else [])])
+    files = dict(sources)
+    if requirements is not None:
+        req = str(requirements)
+        files["\0requirements"] = SourceFile(req, os.stat(req))
     tools: tuple[str, ...]
     if language == "python":
         tools = pip.platform_flags(settings.runtime, settings.architecture)
@@ -157,61 +162,95 @@ def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, Pa
         "exclude": list(settings.exclude),
         "tools": list(tools),
         "zip": [archive.LEVEL, list(date_time)],
-        "requirements": None if requirements is None else digests[requirements],
-        "files": [
-            [arcname, bool(os.stat(path).st_mode & 0o111), digests[path]]
-            for arcname, path in sorted(sources.items())
-        ],
     }
-    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+    head = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+    ordered = sorted(files.items())
+
+    listing = hashlib.sha256(head.encode())
+    listing.update("\n".join(
+        f"{arcname}\0{f.path}\0{f.st.st_mode & 0o111}\0{f.st.st_size}\0{f.st.st_mtime_ns}"
+        f"\0{f.st.st_ctime_ns}\0{f.st.st_ino}" for arcname, f in ordered
+    ).encode())
+    quick_key = listing.hexdigest()
+    memo_path = settings.cache_dir / _FINGERPRINTS
+    try:
+        known: dict[str, str] = json.loads(memo_path.read_bytes())
+    except (OSError, ValueError):
+        known = {}
+    if quick_key in known:
+        return known[quick_key]
+
+    digests = _content_hashes(settings.cache_dir, files.values())
+    content = hashlib.sha256(head.encode())
+    content.update("\n".join(
+        f"{arcname}\0{bool(f.st.st_mode & 0o111)}\0{digests[f.path]}"
+        for arcname, f in ordered
+    ).encode())
+    result = content.hexdigest()
+    newest = max((f.st.st_ctime_ns for f in files.values()), default=0)
+    if time.time_ns() - newest > _RACY_NS:
+        known = dict(list(known.items())[-(CACHE_KEEP * 4 - 1):])
+        known[quick_key] = result
+        _write_json(memo_path, known)
+    return result
 
 
 # -- collecting files -------------------------------------------------------------------
 
-Filter = Callable[[str, bool], bool]
+class SourceFile(NamedTuple):
+    """A file to package: its path and its stat (taken once, while walking)."""
+
+    path: str
+    st: os.stat_result
 
 
-def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, Path]:
+#: ``skip(rel, name, is_dir)``: True to leave a file or directory out of the package.
+Filter = Callable[[str, str, bool], bool]
+
+
+def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]:
     """Archive path -> file for every file under ``root`` that ``skip`` keeps.
 
     Symlinks are followed (the zip holds the files they point to); a directory reached
-    twice through links is walked once.
+    twice through links is walked once. Plain strings rather than Paths: this runs on
+    every build, cache hits included, and pathlib costs more than the walk itself.
     """
-    found: dict[str, Path] = {}
-    seen: set[tuple[int, int]] = set()
+    found: dict[str, SourceFile] = {}
+    linked: set[tuple[int, int]] = set()
 
-    def walk(directory: Path, rel: str) -> None:
-        st = directory.stat()
-        if (st.st_dev, st.st_ino) in seen:
-            return
-        seen.add((st.st_dev, st.st_ino))
+    def walk(directory: str, rel: str) -> None:
         with os.scandir(directory) as entries:
             for entry in entries:
-                child = f"{rel}{entry.name}"
+                name = entry.name
+                child = rel + name
                 try:
                     is_dir = entry.is_dir()
                     is_file = not is_dir and entry.is_file()
                 except OSError:
                     is_dir = is_file = False
                 if is_dir:
-                    if not skip(child, True):
-                        walk(Path(entry.path), child + "/")
+                    if skip(child, name, True):
+                        continue
+                    if entry.is_symlink():
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) in linked:
+                            continue  # a link loop, or the same directory twice
+                        linked.add((st.st_dev, st.st_ino))
+                    walk(entry.path, child + "/")
                 elif is_file:
-                    if not skip(child, False):
-                        found[prefix + child] = Path(entry.path)
+                    if not skip(child, name, False):
+                        found[prefix + child] = SourceFile(entry.path, entry.stat())
                 elif entry.is_symlink():
                     raise BuildError(
                         f"{entry.path} is a symlink to something that does not exist: "
                         "remove it, or exclude it with lambda_gate.build.exclude."
                     )
 
-    walk(root, "")
+    walk(str(root), "")
     return found
 
 
-def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
-    name = rel.rpartition("/")[2]
+def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
         pattern = pattern.strip("/")
         if fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern):
@@ -235,22 +274,21 @@ def _source_filter(settings: BuildSettings, language: str) -> Filter:
     if language == "node" and settings.command and settings.output_dir:
         own.add(settings.output_dir.strip("/"))  # rebuilt by the build step
 
-    def skip(rel: str, is_dir: bool) -> bool:
-        name = rel.rpartition("/")[2]
+    def skip(rel: str, name: str, is_dir: bool) -> bool:
         return (
             name in _SKIP_NAMES
             or (not is_dir and name.endswith(_SKIP_SUFFIXES))
             or rel in own
-            or _matches(rel, settings.exclude)
+            or (bool(settings.exclude) and _matches(rel, name, settings.exclude))
         )
 
     return skip
 
 
-def _pip_filter(rel: str, is_dir: bool) -> bool:
+def _pip_filter(rel: str, name: str, is_dir: bool) -> bool:
     """Leave out of pip's target: bytecode, console scripts (their shebangs name this
     machine's Python) and dist-info files that record the install, not the package."""
-    parent, _, name = rel.rpartition("/")
+    parent = rel[:-len(name) - 1] if "/" in rel else ""
     if is_dir:
         return name == "__pycache__" or rel == "bin"
     if name.endswith(_SKIP_SUFFIXES):
@@ -258,9 +296,9 @@ def _pip_filter(rel: str, is_dir: bool) -> bool:
     return parent.endswith(".dist-info") and "/" not in parent and name in _PIP_HOST_FILES
 
 
-def _npm_filter(rel: str, is_dir: bool) -> bool:
+def _npm_filter(rel: str, name: str, is_dir: bool) -> bool:
     """Leave out of node_modules: npm's links to executables and its own bookkeeping."""
-    return (is_dir and rel.rpartition("/")[2] == ".bin") or rel == ".package-lock.json"
+    return (is_dir and name == ".bin") or rel == ".package-lock.json"
 
 
 # -- staging ----------------------------------------------------------------------------
@@ -296,9 +334,9 @@ def _pyproject_dependencies(pyproject: Path) -> list[str]:
     return deps
 
 
-def _stage_python(settings: BuildSettings, sources: dict[str, Path],
+def _stage_python(settings: BuildSettings, sources: dict[str, SourceFile],
                   requirements: Path | None, staging: Path,
-                  log: Callable[[str], None]) -> tuple[dict[str, Path], list[str]]:
+                  log: Callable[[str], None]) -> tuple[dict[str, SourceFile], list[str]]:
     files = dict(sources)
     warnings: list[str] = []
     if requirements is None:
@@ -314,11 +352,11 @@ def _stage_python(settings: BuildSettings, sources: dict[str, Path],
     pip.install(requirements_path, target, runtime=settings.runtime,
                 architecture=settings.architecture, cwd=requirements.parent, log=log)
     shadowed = []
-    for arcname, path in _collect(target, _pip_filter).items():
+    for arcname, installed in _collect(target, _pip_filter).items():
         if arcname in files:
             shadowed.append(arcname)
         else:
-            files[arcname] = path
+            files[arcname] = installed
     if shadowed:
         warnings.append(
             f"source files shadow files of installed dependencies: {', '.join(shadowed[:5])}"
@@ -336,18 +374,19 @@ def _has_dependencies(package_json: Path) -> tuple[bool, bool]:
     return bool(data.get("dependencies")), bool(data.get("devDependencies"))
 
 
-def _stage_node(settings: BuildSettings, sources: dict[str, Path], staging: Path,
-                log: Callable[[str], None]) -> tuple[dict[str, Path], list[str]]:
+def _stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging: Path,
+                log: Callable[[str], None]) -> tuple[dict[str, SourceFile], list[str]]:
     package_json = sources.get("package.json")
-    deps, dev_deps = _has_dependencies(package_json) if package_json else (False, False)
+    deps, dev_deps = (_has_dependencies(Path(package_json.path)) if package_json
+                      else (False, False))
     output_dir = settings.output_dir.strip("/") if settings.output_dir else None
 
     if settings.command:
         workdir = staging / "build"
-        for arcname, path in sources.items():
+        for arcname, source in sources.items():
             dest = workdir / arcname
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
+            shutil.copy2(source.path, dest)
         if deps or dev_deps:
             npm.ci(workdir, production=False, log=log)
         npm.run_build(settings.command, workdir, log=log)
@@ -365,8 +404,9 @@ def _stage_node(settings: BuildSettings, sources: dict[str, Path], staging: Path
                 + "set lambda_gate.build.output_dir to the directory holding the code."
             )
         files = _collect(out, _source_filter(settings, "node"), prefix=output_dir + "/")
-        if package_json:
-            files["package.json"] = output_root / "package.json"  # "type": "module"
+        if package_json:  # its "type": "module" tells Node how to load .js files
+            path = str(output_root / "package.json")
+            files["package.json"] = SourceFile(path, os.stat(path))
     elif settings.command:
         files = _collect(output_root, _source_filter(settings, "node"))
     else:
@@ -377,7 +417,7 @@ def _stage_node(settings: BuildSettings, sources: dict[str, Path], staging: Path
         prod.mkdir()
         for name in ("package.json", "package-lock.json"):
             if name in sources:
-                shutil.copyfile(sources[name], prod / name)
+                shutil.copyfile(sources[name].path, prod / name)
         npm.ci(prod, production=True, log=log)
         files.update(_collect(prod / "node_modules", _npm_filter,
                               prefix="node_modules/"))
@@ -390,21 +430,19 @@ def _signature(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _content_hashes(cache_dir: Path, paths: Iterable[Path]) -> dict[Path, str]:
+def _content_hashes(cache_dir: Path, files: Iterable[SourceFile]) -> dict[str, str]:
     """sha256 of each file, read only when its stat signature is not remembered."""
     memo_path = cache_dir / _STAT_CACHE
     try:
-        memo: dict[str, list[Any]] = json.loads(memo_path.read_text())
+        memo: dict[str, list[Any]] = json.loads(memo_path.read_bytes())
     except (OSError, ValueError):
         memo = {}
     now = time.time_ns()
-    result: dict[Path, str] = {}
+    result: dict[str, str] = {}
     changed = False
-    for path in paths:
-        st = os.stat(path)
+    for path, st in files:
         sig = _signature(st)
-        key = str(path)
-        known = memo.get(key)
+        known = memo.get(path)
         if known is not None and known[:4] == sig:
             result[path] = known[4]
             continue
@@ -416,7 +454,7 @@ def _content_hashes(cache_dir: Path, paths: Iterable[Path]) -> dict[Path, str]:
         # A file written within the filesystem's timestamp granularity of this read
         # could change again without its signature changing: hash it again next time.
         if now - st.st_ctime_ns > _RACY_NS:
-            memo[key] = [*sig, result[path]]
+            memo[path] = [*sig, result[path]]
             changed = True
     if changed:
         _write_json(memo_path, memo)
@@ -440,13 +478,17 @@ def _store(settings: BuildSettings, result: BuildResult) -> None:
     cache = settings.cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     zip_path = cache / f"{result.fingerprint}.zip"
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".", suffix=".tmp")
-    os.close(fd)
+    tmp = cache / f".{result.fingerprint}.{os.getpid()}.tmp"
     try:
+        # A hard link costs nothing; the artifact is only ever replaced, never written
+        # in place, and a reused copy is checked against its CodeSha256 anyway.
+        os.link(result.path, tmp)
+    except OSError:
         shutil.copyfile(result.path, tmp)
+    try:
         os.replace(tmp, zip_path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     _write_meta(settings, result)
     _prune(cache)
@@ -461,10 +503,17 @@ def _write_meta(settings: BuildSettings, result: BuildResult) -> None:
 
 
 def _prune(cache: Path) -> None:
-    zips = sorted(cache.glob("*.zip"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for old in zips[CACHE_KEEP:]:
-        old.unlink(missing_ok=True)
+    """Keep the :data:`CACHE_KEEP` most recently used builds (by their .json's mtime)."""
+
+    def last_used(zip_path: Path) -> int:
+        try:
+            return zip_path.with_suffix(".json").stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    for old in sorted(cache.glob("*.zip"), key=last_used, reverse=True)[CACHE_KEEP:]:
         old.with_suffix(".json").unlink(missing_ok=True)
+        old.unlink(missing_ok=True)
 
 
 def _reuse(settings: BuildSettings, fp: str, log: Callable[[str], None]) -> BuildResult | None:
@@ -504,7 +553,8 @@ def _reuse(settings: BuildSettings, fp: str, log: Callable[[str], None]) -> Buil
             Path(tmp).unlink(missing_ok=True)
             raise
         _write_meta(settings, result)
-    os.utime(zip_path)  # most recently used, for pruning
+    # Most recently used, for pruning; not the zip, which may be the artifact's inode.
+    os.utime(settings.cache_dir / f"{fp}.json")
     for warning in result.warnings:
         log(f"build: warning: {warning}")
     log(f"build: cache hit, reusing {_describe(result)}")

@@ -10,6 +10,7 @@ export forms.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,9 @@ from pathlib import Path
 from .errors import BuildError
 
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
+
+#: Archive path -> the file that will be zipped under it.
+Files = Mapping[str, "str | os.PathLike[str]"]
 
 
 def split_handler(handler: str) -> tuple[str, str]:
@@ -33,7 +37,7 @@ def split_handler(handler: str) -> tuple[str, str]:
     return module, name
 
 
-def check_handler(handler: str, language: str, files: Mapping[str, Path]) -> str:
+def check_handler(handler: str, language: str, files: Files) -> str:
     """Return the archive path of the handler's file, or raise BuildError saying why.
 
     ``files`` maps archive paths to the files that will be zipped, so the check sees
@@ -45,7 +49,7 @@ def check_handler(handler: str, language: str, files: Mapping[str, Path]) -> str
     return _check_node(handler, module, name, files)
 
 
-def _check_python(handler: str, module: str, name: str, files: Mapping[str, Path]) -> str:
+def _check_python(handler: str, module: str, name: str, files: Files) -> str:
     candidates = (f"{module}.py", f"{module}/__init__.py")
     arcname = next((c for c in candidates if c in files), None)
     if arcname is None:
@@ -54,7 +58,7 @@ def _check_python(handler: str, module: str, name: str, files: Mapping[str, Path
             "Check lambda_gate.function.handler and lambda_gate.function.source_dir: the "
             "module path is relative to the source directory."
         )
-    source = files[arcname].read_bytes()
+    source = Path(files[arcname]).read_bytes()
     try:
         tree = ast.parse(source, filename=arcname)
     except SyntaxError as exc:
@@ -106,7 +110,7 @@ def _node_exports(name: str) -> re.Pattern[str]:
     )
 
 
-def _check_node(handler: str, module: str, name: str, files: Mapping[str, Path]) -> str:
+def _check_node(handler: str, module: str, name: str, files: Files) -> str:
     candidates = [module + suffix for suffix in _NODE_SUFFIXES]
     arcname = next((c for c in candidates if c in files), None)
     if arcname is None:
@@ -115,7 +119,7 @@ def _check_node(handler: str, module: str, name: str, files: Mapping[str, Path])
             "Check lambda_gate.function.handler, and for a build step that "
             "lambda_gate.build.output_dir names the directory it writes."
         )
-    text = files[arcname].read_text(encoding="utf-8", errors="replace")
+    text = Path(files[arcname]).read_text(encoding="utf-8", errors="replace")
     if not _node_exports(name).search(text):
         raise BuildError(
             f"handler {handler!r}: {arcname} does not export {name!r}. Add "
