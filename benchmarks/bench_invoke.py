@@ -1,0 +1,119 @@
+"""Invoke latency on the local AWS: first invocation of a package (cold) vs later ones.
+
+Cold includes unpacking the package into the code cache; warm reuses the unpacked code
+(each invocation still starts a fresh process, as the local AWS never reuses one).
+Both are measured side by side in one run, so the cold/warm ratio is what to compare
+between machines, not the absolute milliseconds.
+
+    python benchmarks/bench_invoke.py [N]
+
+prints a table and writes benchmarks/results/invoke.json; ``run(n)`` returns the same
+dict for a benchmark runner.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+
+from lambda_gate.local_aws.server import serve_in_thread
+
+RESULTS = Path(__file__).resolve().parent / "results" / "invoke.json"
+
+SOURCES = {
+    "python3.11": ("app.py", "app.handler",
+                   "def handler(event, context):\n    return {'ok': True}\n"),
+    "nodejs20.x": ("index.js", "index.handler",
+                   "exports.handler = async () => ({ ok: true });\n"),
+}
+#: Filler modules so the unpack is about as big as a small real package (~1 MB).
+FILLER = {f"vendor/mod_{i}.py": f"# {i}\n" + "x = 1\n" * 3000 for i in range(50)}
+
+
+def _package(main_file: str, source: str, salt: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        comment = "#" if main_file.endswith(".py") else "//"
+        archive.writestr(main_file, f"{source}{comment} {salt}\n")  # a distinct CodeSha256
+        for name, text in FILLER.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _stats(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"n": len(ordered), "median_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(p95, 1)}
+
+
+def _timed_invoke(client, name: str) -> float:
+    started = time.perf_counter()
+    response = client.invoke(FunctionName=name, Qualifier="1")
+    response["Payload"].read()
+    elapsed = (time.perf_counter() - started) * 1000
+    if "FunctionError" in response:
+        raise RuntimeError(f"benchmark function {name} failed")
+    return elapsed
+
+
+def run(n: int = 30) -> dict:
+    """Measure ``n`` warm invocations and ``max(3, n // 5)`` cold ones per runtime."""
+    server = serve_in_thread(cache_dir=Path(tempfile.mkdtemp(prefix="bench-invoke-")))
+    try:
+        kwargs = {"endpoint_url": server.url, "region_name": "us-east-1",
+                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        iam = boto3.client("iam", **kwargs)
+        client = boto3.client("lambda", **kwargs)
+        role = iam.create_role(RoleName=f"bench-{uuid.uuid4().hex[:8]}",
+                               AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        results: dict = {"n": n, "runtimes": {}}
+        for runtime, (main_file, handler, source) in SOURCES.items():
+            cold, names = [], []
+            for _ in range(max(3, n // 5)):
+                name = f"bench-{uuid.uuid4().hex[:12]}"
+                client.create_function(
+                    FunctionName=name, Runtime=runtime, Role=role, Handler=handler,
+                    Code={"ZipFile": _package(main_file, source, name)}, Publish=True)
+                names.append(name)
+                cold.append(_timed_invoke(client, name))
+            warm = [_timed_invoke(client, names[0]) for _ in range(n)]
+            entry = {"cold": _stats(cold), "warm": _stats(warm)}
+            entry["cold_over_warm"] = round(entry["cold"]["median_ms"]
+                                            / entry["warm"]["median_ms"], 2)
+            results["runtimes"][runtime] = entry
+        return results
+    finally:
+        server.stop()
+
+
+def _table(results: dict) -> str:
+    rows = [f"{'runtime':<12} {'kind':<5} {'n':>4} {'median ms':>10} {'p95 ms':>8}"]
+    for runtime, entry in results["runtimes"].items():
+        for kind in ("cold", "warm"):
+            s = entry[kind]
+            rows.append(f"{runtime:<12} {kind:<5} {s['n']:>4} {s['median_ms']:>10.1f} "
+                        f"{s['p95_ms']:>8.1f}")
+        rows.append(f"{runtime:<12} cold/warm median ratio: {entry['cold_over_warm']}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> None:
+    results = run(int(argv[1]) if len(argv) > 1 else 30)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(_table(results))
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
