@@ -566,5 +566,6 @@ def _mb(size: int) -> str:
 
 
 def _describe(result: BuildResult) -> str:
-    return (f"{result.path} ({result.size:,} bytes, {result.file_count} files, "
+    files = "1 file" if result.file_count == 1 else f"{result.file_count:,} files"
+    return (f"{result.path} ({result.size:,} bytes, {files}, "
             f"CodeSha256 {result.code_sha256})")
