@@ -455,11 +455,12 @@ def _not_found_message(client: Any, function: Sourced, version: Sourced, where: 
     import botocore.exceptions
 
     try:
+        client.get_function(FunctionName=function.value)
         pages = client.get_paginator("list_versions_by_function").paginate(
             FunctionName=function.value)
         versions = [v["Version"] for page in pages for v in page["Versions"]]
     except botocore.exceptions.ClientError:
-        return (f"{where} does not exist: function {function.value!r} was not found. "
+        return (f"{where} does not exist: there is no function {function.value!r}. "
                 "Check the name, region and account, and that terraform apply succeeded.")
     published = sorted((v for v in versions if _VERSION.match(v)), key=int)
     listed = ", ".join(published[-10:]) or "none"
