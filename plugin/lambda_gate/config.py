@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
         "requirements": None,  # default: requirements.txt or pyproject.toml in source_dir
         "command": None,  # Node.js: a build step such as "npm run build"
         "output_dir": None,  # Node.js: what the build step writes, e.g. "dist"
-        "exclude": [],
+        "exclude": "",
         "cache_dir": None,  # default: <state_dir>/build-cache
     },
     "terraform": {
@@ -45,22 +45,28 @@ DEFAULTS: dict[str, Any] = {
         "plugin_dir": None,
         "vars": {},
     },
+    # Lists are written as comma-separated strings, so that invoke's environment
+    # overrides (INVOKE_LAMBDA_GATE_...) can set them: invoke refuses env values for
+    # list-typed settings.
     "smoke": {
         "path": "smoke",
-        "pytest_args": [],
+        "pytest_args": "",
     },
     "aliases": {
-        "protected": ["main"],
+        "protected": "main",
         "approve": False,
     },
     "environment": "local",
     "environments": {
         # The embedded local AWS is nobody's production: no alias is protected there.
-        "local": {"region": "us-east-1", "protected": []},
+        "local": {"region": "us-east-1", "protected": ""},
     },
     "local_aws": {
         "host": "127.0.0.1",
         "port": 4750,
+        # A local AWS that is already running elsewhere (tests, a shared dev box): use
+        # it instead of starting one.
+        "url": None,
     },
     "state_dir": ".lambda-gate",
     "reports_dir": None,
@@ -135,6 +141,7 @@ class Settings:
     environment: EnvironmentSettings
     local_host: str
     local_port: int
+    local_url: str | None
     state_dir: Path
     reports_dir: Path
 
@@ -306,6 +313,7 @@ def load(config: Any, *, root: Path | None = None,
         environment=env,
         local_host=host,
         local_port=port,
+        local_url=str(local_aws.get("url") or "").rstrip("/") or None,
         state_dir=state_dir,
         reports_dir=path(reports) if reports else state_dir / "reports",
     )

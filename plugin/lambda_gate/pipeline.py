@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from botocore.exceptions import ClientError
 
 from . import aliases, gate, preflight, records, smoke
@@ -24,7 +25,14 @@ from .archive import code_sha256
 from .aws import AwsTarget, local_target, remote_target
 from .build import BuildResult, build_package
 from .config import Settings
-from .errors import ApprovalRequired, ConfigError, Error, GateClosed, LambdaApiError
+from .errors import (
+    ApprovalRequired,
+    ConfigError,
+    Error,
+    GateClosed,
+    LambdaApiError,
+    LocalAwsError,
+)
 from .report import Reporter
 from .terraform import Terraform, TerraformOutputs
 
@@ -60,19 +68,10 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
                 f"{', '.join(env.branches)}); nothing was changed."
             )
         return remote_target(env, branch=branch)
-    from .local_aws import daemon
-
-    status = daemon.status(settings.state_dir)
-    if status is None:
-        if not start_local:
-            raise ConfigError("the local AWS is not running: start it with "
-                              "`invoke local-aws`.")
-        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
-        reporter.detail(f"started the local AWS at {status.url} "
-                        "(stop it with `invoke local-aws --stop`)")
+    url, instance_id = _local_endpoint(settings, reporter, start=start_local)
     marker = settings.env_state_dir / "local-aws-instance"
     known = marker.read_text().strip() if marker.exists() else None
-    if known != status.instance_id:
+    if known != instance_id:
         if known is not None or any(_local_state_files(settings)):
             reporter.warn("the local AWS was restarted empty: reset the local environment's "
                           "terraform state and deploy records")
@@ -82,8 +81,34 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
                 else:
                     path.unlink()
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(status.instance_id)
-    return local_target(env.region, status.url)
+        marker.write_text(instance_id)
+    return local_target(env.region, url)
+
+
+def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> tuple[str, str]:
+    """URL and instance id of the local AWS: the configured one, else our daemon."""
+    from .local_aws import daemon
+
+    if settings.local_url:
+        try:
+            answer = requests.get(f"{settings.local_url}/_lambda_gate/instance", timeout=5)
+            answer.raise_for_status()
+            return settings.local_url, str(answer.json()["instance_id"])
+        except (requests.RequestException, ValueError, KeyError):
+            raise LocalAwsError(
+                f"no lambda-gate local AWS answers at {settings.local_url} "
+                "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "
+                "the setting to let deploy start one."
+            ) from None
+    status = daemon.status(settings.state_dir)
+    if status is None:
+        if not start:
+            raise LocalAwsError("the local AWS is not running: start it with "
+                                "`invoke local-aws`.")
+        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
+        reporter.detail(f"started the local AWS at {status.url} "
+                        "(stop it with `invoke local-aws --stop`)")
+    return status.url, status.instance_id
 
 
 def _local_state_files(settings: Settings) -> list[Path]:
@@ -275,8 +300,8 @@ def require_approval(settings: Settings, alias: str, version: str, *, approve: b
         return
     raise ApprovalRequired(
         f"alias {alias} is protected and promotion was not approved; version {version} "
-        f"passed its smoke tests and is left published. To promote it, run: "
-        f"{promote_command(settings, alias, version)}"
+        f"passed its smoke tests and is left published. To promote it, run:\n"
+        f"    {promote_command(settings, alias, version)}"
     )
 
 

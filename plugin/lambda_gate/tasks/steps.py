@@ -1,70 +1,37 @@
-"""The invoke collection: lambda-gate's command line.
-
-A repository uses it with a three-line ``tasks.py``::
-
-    from lambda_gate.tasks import ns
-    ns.configure({"lambda_gate": {"function": {"source_dir": "src"}}})
-
-Each task reads its settings from ``c.config.lambda_gate`` (the collection's defaults,
-``invoke.yaml``, ``INVOKE_LAMBDA_GATE_...`` environment variables) and takes an argument
-only where a person chooses per run. Tasks are thin: the work happens in the library,
-and this is the one place where a library :class:`~lambda_gate.errors.Error` becomes a
-message and an exit code (never a traceback).
-"""
+"""The pipeline's steps as tasks: build, plan, apply, smoke, promote and deploy."""
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
-from pathlib import Path
 
-from invoke import Collection, Exit, task
+from invoke import Exit, task
 
-from . import aliases, config, pipeline
-from .errors import Error
-from .report import Reporter
+from .. import aliases, config, gate, pipeline, records
+from ..errors import Error
+from ..report import Reporter
+from ._common import exits, settings_from
 
-
-def _exits(fn):
-    """Turn lambda-gate's errors into ``Exit``: the message, its exit code, no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(c, *args, **kwargs):
-        try:
-            return fn(c, *args, **kwargs)
-        except Error as exc:
-            raise Exit(f"error: {exc.message}", code=exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
-
-    return wrapper
-
-
-def _settings(c, env: str | None = None) -> config.Settings:
-    prefix = getattr(c.config, "_project_prefix", None)
-    root = Path(prefix).parent if prefix else Path.cwd()
-    return config.load(c.config, root=root, environment=env)
+__all__ = ["build", "plan", "apply", "smoke", "promote", "deploy"]
 
 
 @task(help={"force": "Rebuild even when every input is unchanged (ignore the build cache)."})
-@_exits
+@exits
 def build(c, force=False):
     """Build the function's zip, byte-for-byte reproducible.
 
     Honours lambda_gate.function.* (source_dir, runtime, handler, architecture) and
     lambda_gate.build.* (artifact, requirements, command, output_dir, exclude).
     """
-    settings = _settings(c)
+    settings = settings_from(c)
     result = pipeline.build_step(settings, Reporter(), force=force)
     print(f"{result.path} {result.code_sha256}")
 
 
 @task(help={"env": "Environment to plan for (default: lambda_gate.environment)."})
-@_exits
+@exits
 def plan(c, env=None):
     """Show the terraform plan for the built artifact; changes nothing."""
-    settings = _settings(c, env)
+    settings = settings_from(c, env)
     reporter = Reporter()
     target = pipeline.aws_target(settings, reporter)
     pipeline.existing_artifact(settings)
@@ -78,14 +45,14 @@ def plan(c, env=None):
     "env": "Environment to apply to (default: lambda_gate.environment).",
     "full": "Run terraform even when nothing changed since the last successful apply.",
 })
-@_exits
+@exits
 def apply(c, env=None, full=False):
     """Publish the built artifact as a new numbered version with terraform.
 
     Skips terraform when the artifact and every terraform input are unchanged since the
     last successful apply and Lambda confirms it (--full forces it).
     """
-    settings = _settings(c, env)
+    settings = settings_from(c, env)
     reporter = Reporter()
     target = pipeline.aws_target(settings, reporter)
     sha = pipeline.existing_artifact(settings)
@@ -97,24 +64,20 @@ def apply(c, env=None, full=False):
     "env": "Environment (default: lambda_gate.environment).",
     "version": "Version to test (default: the one the last apply published).",
 })
-@_exits
+@exits
 def smoke(c, env=None, version=None):
     """Run the smoke tests (lambda_gate.smoke.path) against one unaliased version."""
-    settings = _settings(c, env)
+    settings = settings_from(c, env)
     reporter = Reporter()
     target = pipeline.aws_target(settings, reporter, start_local=False)
     published = _published(settings, target, version)
     result = pipeline.smoke_step(settings, target, published, reporter)
-    from . import gate
-
     decision = gate.evaluate(result, published_arn=published.qualified_arn,
                              published_version=published.version,
                              artifact_code_sha256=published.code_sha256,
                              live_code_sha256=published.code_sha256)
     if not decision.open:
         raise Exit(f"error: {decision.reason}", code=1)
-    from . import records
-
     rec = records.DeployRecord(environment=settings.environment.name,
                                function=published.function_name, version=published.version,
                                qualified_arn=published.qualified_arn,
@@ -151,7 +114,7 @@ def _published(settings: config.Settings, target, version: str | None) -> pipeli
     "approve": "Approve moving a protected alias (CI's manual approval step).",
     "force": "Promote even when no deploy record shows the version passed its smoke tests.",
 })
-@_exits
+@exits
 def promote(c, version=None, alias=None, env=None, approve=False, force=False):
     """Move the alias to exactly one version, guarded by its RevisionId.
 
@@ -159,9 +122,7 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False):
     --force; a protected alias (lambda_gate.aliases.protected) needs --approve or a yes on
     the terminal.
     """
-    from . import records
-
-    settings = _settings(c, env)
+    settings = settings_from(c, env)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
     target = pipeline.aws_target(settings, reporter, start_local=False)
@@ -186,7 +147,7 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False):
     "full": "Run terraform even when nothing changed since the last successful apply.",
     "force_build": "Rebuild the package even when the build cache is current.",
 })
-@_exits
+@exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
@@ -194,7 +155,7 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     version tested is the one terraform just published and its CodeSha256 is the built
     artifact's. Otherwise the version is left published but unaliased.
     """
-    settings = _settings(c, env)
+    settings = settings_from(c, env)
     reporter = Reporter()
     options = pipeline.DeployOptions(alias=alias, approve=approve, full=full,
                                      force_build=force_build)
@@ -204,34 +165,4 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
         reporter.summary(f"deploy failed: {exc.message.splitlines()[0]}", ok=False)
         raise
 
-
-@task(name="local-aws", help={
-    "status": "Say whether the local AWS runs, and where.",
-    "stop": "Stop the local AWS (its state is lost).",
-})
-@_exits
-def local_aws(c, status=False, stop=False):
-    """Start the embedded local AWS on 127.0.0.1 (lambda_gate.local_aws.host/port)."""
-    from .local_aws import daemon
-
-    settings = _settings(c)
-    if stop:
-        print("stopped the local AWS" if daemon.stop(settings.state_dir)
-              else "the local AWS was not running")
-        return
-    current = daemon.status(settings.state_dir)
-    if status:
-        if current is None:
-            raise Exit("the local AWS is not running", code=1)
-        print(f"running at {current.url} (pid {current.pid})")
-        return
-    if current is not None:
-        print(f"already running at {current.url}")
-        return
-    started = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
-    print(started.url)
-
-
-ns = Collection(build, plan, apply, smoke, promote, deploy, local_aws)
-ns.configure({"lambda_gate": copy.deepcopy(config.DEFAULTS)})
 

@@ -1,0 +1,163 @@
+"""`invoke deploy`, end to end: real invoke, real terraform, real pytest, the local AWS.
+
+One project walks through a deploy's life; each fixture below is one step of it, run
+once, and each test states one thing that must hold after that step. Only two steps
+publish (each terraform apply costs about ten seconds against the local AWS).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+FUNCTION = "gate-e2e"
+
+SKIPPED_ONLY = '''
+import pytest
+
+
+@pytest.mark.skip(reason="not ready")
+def test_later(lambda_http):
+    pass
+'''
+
+
+@dataclass
+class Step:
+    result: subprocess.CompletedProcess[str]
+    versions: list[str]
+    aliases: dict[str, str]
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout + self.result.stderr
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    return make_project(FUNCTION)
+
+
+@pytest.fixture(scope="module")
+def run(project, lambda_client):
+    def run_step(*args: str, extra_env: dict[str, str] | None = None) -> Step:
+        result = project.invoke(*args, extra_env=extra_env)
+        try:
+            versions = [v["Version"] for v in lambda_client.list_versions_by_function(
+                FunctionName=FUNCTION)["Versions"] if v["Version"] != "$LATEST"]
+            aliases = {a["Name"]: a["FunctionVersion"] for a in lambda_client.list_aliases(
+                FunctionName=FUNCTION)["Aliases"]}
+        except lambda_client.exceptions.ResourceNotFoundException:
+            versions, aliases = [], {}
+        return Step(result, versions, aliases)
+
+    return run_step
+
+
+@pytest.fixture(scope="module")
+def first_deploy(run):
+    return run("deploy")
+
+
+@pytest.fixture(scope="module")
+def redeploy(first_deploy, run):
+    return run("deploy")
+
+
+@pytest.fixture(scope="module")
+def empty_smoke(redeploy, project, run):
+    (project.root / "smoke-empty").mkdir()
+    return run("deploy", "--alias", "empty",
+               extra_env={"INVOKE_LAMBDA_GATE_SMOKE_PATH": "smoke-empty"})
+
+
+@pytest.fixture(scope="module")
+def skipped_smoke(empty_smoke, project, run):
+    project.write("smoke-skipped/test_skipped.py", SKIPPED_ONLY)
+    return run("deploy", "--alias", "skipped",
+               extra_env={"INVOKE_LAMBDA_GATE_SMOKE_PATH": "smoke-skipped"})
+
+
+PROTECT_RELEASE = {"INVOKE_LAMBDA_GATE_ENVIRONMENTS_LOCAL_PROTECTED": "release"}
+
+
+@pytest.fixture(scope="module")
+def unapproved(skipped_smoke, run):
+    return run("deploy", "--alias", "release", extra_env=PROTECT_RELEASE)
+
+
+@pytest.fixture(scope="module")
+def approved_later(unapproved, run):
+    command = unapproved.output.split("To promote it, run:\n")[-1].splitlines()[0].split()
+    assert command[:2] == ["invoke", "promote"]
+    return run(*command[1:], extra_env=PROTECT_RELEASE)
+
+
+@pytest.fixture(scope="module")
+def broken_deploy(approved_later, project, run):
+    source = (project.root / "src" / "app.py").read_text()
+    project.write("src/app.py", source.replace('"status": "ok"', '"status": "degraded"'))
+    return run("deploy")
+
+
+def test_a_first_deploy_promotes_the_version_it_published(first_deploy):
+    assert first_deploy.result.returncode == 0, first_deploy.output
+    assert first_deploy.versions == ["1"]
+    assert first_deploy.aliases == {"main": "1"}
+    assert "created main -> 1" in first_deploy.output
+
+
+def test_each_step_prints_a_header_and_its_duration(first_deploy):
+    for step in ("build", "apply", "smoke", "promote"):
+        assert f"==> {step}" in first_deploy.output
+        assert f"{step} done in " in first_deploy.output
+
+
+def test_the_smoke_tests_ran_against_the_qualified_arn(first_deploy):
+    assert f"testing arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}:1" in (
+        first_deploy.output)
+    assert "3 passed, 0 failed, 0 skipped" in first_deploy.output
+
+
+def test_a_redeploy_with_nothing_changed_publishes_nothing(redeploy):
+    assert redeploy.result.returncode == 0, redeploy.output
+    assert redeploy.versions == ["1"]
+    assert "skipped terraform" in redeploy.output
+    assert "main already at version 1: nothing to deploy" in redeploy.output
+
+
+def test_an_empty_smoke_directory_promotes_nothing(empty_smoke):
+    assert empty_smoke.result.returncode == 1
+    assert "not promoted: no smoke test ran" in empty_smoke.output
+    assert "empty" not in empty_smoke.aliases
+    assert "Traceback" not in empty_smoke.output
+
+
+def test_only_skipped_smoke_tests_promote_nothing(skipped_smoke):
+    assert skipped_smoke.result.returncode == 1
+    assert "not promoted: no smoke test passed (1 skipped)" in skipped_smoke.output
+    assert "skipped" not in skipped_smoke.aliases
+
+
+def test_a_protected_alias_waits_for_approval_with_a_distinct_exit_code(unapproved):
+    assert unapproved.result.returncode == 3
+    assert "alias release is protected" in unapproved.output
+    assert "invoke promote --version 1 --alias release --env local --approve" in (
+        unapproved.output)
+    assert "release" not in unapproved.aliases
+
+
+def test_the_printed_promote_command_promotes_the_tested_version(approved_later):
+    assert approved_later.result.returncode == 0, approved_later.output
+    assert approved_later.aliases["release"] == "1"
+
+
+def test_a_failing_smoke_test_leaves_the_alias_and_names_the_test(broken_deploy):
+    assert broken_deploy.result.returncode == 1
+    assert "test_health_reports_the_version_under_test" in broken_deploy.output
+    assert broken_deploy.aliases["main"] == "1"
+    assert broken_deploy.versions == ["1", "2"]
+    assert "version 2 is left published, unaliased" in broken_deploy.output
+    assert "Traceback" not in broken_deploy.output
