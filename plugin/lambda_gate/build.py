@@ -86,6 +86,7 @@ def build_package(settings: BuildSettings, *, force: bool = False,
     language = "python" if settings.runtime.startswith("python") else "node"
     date_time = archive.zip_date_time()
     sources = _collect(source_dir, _source_filter(settings, language))
+    _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed anyway
     requirements = _requirements_file(settings) if language == "python" else None
     fp = fingerprint(settings, language, sources, requirements, date_time)
 
@@ -102,14 +103,7 @@ def build_package(settings: BuildSettings, *, force: bool = False,
             else _stage_node(settings, sources, staging, log)
         )
         check_handler(settings.handler, language, {a: f.path for a, f in files.items()})
-        unzipped = sum(f.st.st_size for f in files.values())
-        if unzipped > UNZIPPED_LIMIT:
-            raise BuildError(
-                f"the package would be {_mb(unzipped)} unzipped, over Lambda's "
-                f"{_mb(UNZIPPED_LIMIT)} limit for a function: leave files out with "
-                "lambda_gate.build.exclude, drop unused dependencies, or move large "
-                "ones to a Lambda layer or a container image."
-            )
+        _check_unzipped_size(files)
         members = [archive.Member(arcname, f.path) for arcname, f in files.items()]
         stats = archive.write_zip(members, settings.artifact, date_time=date_time)
 
@@ -130,6 +124,17 @@ def build_package(settings: BuildSettings, *, force: bool = False,
         log(f"build: warning: {warning}")
     log(f"build: wrote {_describe(result)}")
     return result
+
+
+def _check_unzipped_size(files: Mapping[str, SourceFile]) -> None:
+    unzipped = sum(f.st.st_size for f in files.values())
+    if unzipped > UNZIPPED_LIMIT:
+        raise BuildError(
+            f"the package would be {_mb(unzipped)} unzipped, over Lambda's "
+            f"{_mb(UNZIPPED_LIMIT)} limit for a function: leave files out with "
+            "lambda_gate.build.exclude, drop unused dependencies, or move large "
+            "ones to a Lambda layer or a container image."
+        )
 
 
 def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, SourceFile],
@@ -252,8 +257,11 @@ def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile
 
 def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
-        pattern = pattern.strip("/")
-        if fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern):
+        pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatchcase(name, pattern):
             return True
     return False
 
@@ -261,8 +269,9 @@ def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
 def _source_filter(settings: BuildSettings, language: str) -> Filter:
     """What of the source tree goes in: not caches, not build outputs, not excludes.
 
-    A user pattern with a slash matches the path from the source directory (``tests/*``,
-    ``docs``), one without matches any file or directory name (``*.md``).
+    User patterns work like .gitignore's: one without a slash matches a file or
+    directory name at any depth (``*.md``, ``tests``); one with a slash matches the path
+    from the source directory (``/tests``, ``docs/*.png``). A trailing slash is ignored.
     """
     root = settings.source_dir.resolve()
     own: set[str] = set()
@@ -480,12 +489,9 @@ def _store(settings: BuildSettings, result: BuildResult) -> None:
     zip_path = cache / f"{result.fingerprint}.zip"
     tmp = cache / f".{result.fingerprint}.{os.getpid()}.tmp"
     try:
-        # A hard link costs nothing; the artifact is only ever replaced, never written
-        # in place, and a reused copy is checked against its CodeSha256 anyway.
-        os.link(result.path, tmp)
-    except OSError:
+        # A copy, not a hard link: a tool that rewrites the artifact in place must not
+        # be able to damage the cached bytes too.
         shutil.copyfile(result.path, tmp)
-    try:
         os.replace(tmp, zip_path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -553,7 +559,7 @@ def _reuse(settings: BuildSettings, fp: str, log: Callable[[str], None]) -> Buil
             Path(tmp).unlink(missing_ok=True)
             raise
         _write_meta(settings, result)
-    # Most recently used, for pruning; not the zip, which may be the artifact's inode.
+    # Most recently used, for pruning.
     os.utime(settings.cache_dir / f"{fp}.json")
     for warning in result.warnings:
         log(f"build: warning: {warning}")

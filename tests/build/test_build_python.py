@@ -1,0 +1,214 @@
+"""Python functions: what goes in the package, dependencies for Lambda's platform."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from builds import Built, MakeSettings, zip_names
+
+from lambda_gate.build import build_package
+from lambda_gate.errors import BuildError
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def test_pycache_and_pyc_files_never_go_in(source: Path, make_settings: MakeSettings) -> None:
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\x00")
+    (source / "stale.pyc").write_bytes(b"\x00")
+
+    result = build_package(make_settings(source), log=quiet)
+
+    assert zip_names(result.path) == ["app.py"]
+
+
+def test_vcs_tool_caches_and_local_node_modules_are_left_out(
+        source: Path, make_settings: MakeSettings) -> None:
+    for junk in (".git/HEAD", ".venv/bin/python", ".pytest_cache/v", "node_modules/x/i.js",
+                 ".DS_Store"):
+        (source / junk).parent.mkdir(parents=True, exist_ok=True)
+        (source / junk).write_text("junk")
+
+    result = build_package(make_settings(source), log=quiet)
+
+    assert zip_names(result.path) == ["app.py"]
+
+
+def test_exclude_patterns_match_names_at_any_depth_or_paths_with_a_slash(
+        source: Path, make_settings: MakeSettings) -> None:
+    for name in ("README.md", "lib/NOTES.md", "lib/keep.py", "tests/test_app.py",
+                 "lib/tests/keep_me.py"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("x")
+
+    result = build_package(make_settings(source, exclude=("*.md", "/tests")), log=quiet)
+
+    assert zip_names(result.path) == ["app.py", "lib/keep.py", "lib/tests/keep_me.py"]
+
+
+def test_an_artifact_and_cache_inside_the_source_dir_are_not_packaged(
+        source: Path, make_settings: MakeSettings) -> None:
+    settings = make_settings(source, artifact=source / "build" / "lambda.zip",
+                             cache_dir=source / ".cache")
+    build_package(settings, log=quiet)
+
+    result = build_package(settings, force=True, log=quiet)
+
+    assert zip_names(result.path) == ["app.py"]
+
+
+def test_the_log_gives_the_artifact_path_size_file_count_and_code_sha256(
+        source: Path, make_settings: MakeSettings) -> None:
+    lines: list[str] = []
+
+    result = build_package(make_settings(source), log=lines.append)
+
+    assert lines == [f"build: wrote {result.path} ({result.size:,} bytes, 1 file, "
+                     f"CodeSha256 {result.code_sha256})"]
+
+
+def test_dependencies_from_pyproject_are_installed(
+        source: Path, make_settings: MakeSettings) -> None:
+    (source / "pyproject.toml").write_text(
+        '[project]\nname = "fn"\nversion = "1"\ndependencies = ["markupsafe==2.1.5"]\n')
+
+    result = build_package(make_settings(source), log=quiet)
+
+    assert "markupsafe/__init__.py" in zip_names(result.path)
+
+
+# -- the example function, built once per platform -----------------------------------------
+
+def test_x86_64_package_holds_the_manylinux_x86_64_extension_for_the_runtime(
+        python_function_x86_64: Built) -> None:
+    assert "markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so" in python_function_x86_64.names
+
+
+def test_arm64_package_holds_the_aarch64_extension_for_its_python_version(
+        python_function_arm64: Built) -> None:
+    names = python_function_arm64.names
+    assert "markupsafe/_speedups.cpython-312-aarch64-linux-gnu.so" in names
+    assert not [n for n in names if "x86_64" in n]
+
+
+def test_pip_leaves_no_bytecode_scripts_or_host_install_records(
+        python_function_x86_64: Built) -> None:
+    names = python_function_x86_64.names
+    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    assert not [n for n in names if n.startswith("bin/")]
+    dist_info = sorted(n.rpartition("/")[2] for n in names if ".dist-info/" in n)
+    assert dist_info == ["LICENSE.rst", "METADATA", "WHEEL", "top_level.txt"]
+
+
+def test_the_x86_64_package_runs_its_handler_with_the_compiled_dependency(
+        python_function_x86_64: Built, tmp_path: Path) -> None:
+    if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+        pytest.skip("runs the python3.11 x86_64 package with this interpreter")
+    with zipfile.ZipFile(python_function_x86_64.result.path) as zf:
+        zf.extractall(tmp_path)
+    code = "import json, app; print(json.dumps(app.handler({'text': '<i>'}, None)))"
+
+    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
+                          f"{str(tmp_path)!r}); {code}"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+
+    assert json.loads(out.stdout) == {"escaped": "&lt;i&gt;"}
+
+
+def test_the_build_logs_what_pip_installed(python_function_x86_64: Built) -> None:
+    assert python_function_x86_64.lines[:2] == [
+        "build: pip install -r requirements.txt for python3.11 (x86_64, manylinux2014_x86_64)",
+        "build: Successfully installed markupsafe-2.1.5",
+    ]
+
+
+# -- what the user is told ------------------------------------------------------------------
+
+def test_a_missing_source_dir_says_which_setting_to_fix(tmp_path: Path,
+                                                         make_settings: MakeSettings) -> None:
+    with pytest.raises(BuildError, match=r"source directory .*/nowhere does not exist: set "
+                                         r"lambda_gate\.function\.source_dir"):
+        build_package(make_settings(tmp_path / "nowhere"), log=quiet)
+
+
+def test_a_requirement_pip_cannot_resolve_shows_pips_own_error(
+        source: Path, make_settings: MakeSettings) -> None:
+    (source / "requirements.txt").write_text("lambda-gate-no-such-distribution==1.0\n")
+    settings = make_settings(source)
+
+    with pytest.raises(BuildError) as raised:
+        build_package(settings, log=quiet)
+
+    message = str(raised.value)
+    assert message.startswith(f"pip could not install {source / 'requirements.txt'} for "
+                              "Lambda (python3.11, x86_64, binary wheels only):\nERROR: ")
+    assert "lambda-gate-no-such-distribution==1.0" in message
+    assert "publishes a wheel for manylinux2014_x86_64 and Python 3.11" in message
+    assert not settings.artifact.exists()
+
+
+def test_a_configured_requirements_file_that_does_not_exist_is_named(
+        source: Path, make_settings: MakeSettings) -> None:
+    missing = source / "reqs" / "prod.txt"
+
+    with pytest.raises(BuildError, match=r"requirements file .*/reqs/prod\.txt does not "
+                                         r"exist: fix lambda_gate\.build\.requirements"):
+        build_package(make_settings(source, requirements=missing), log=quiet)
+
+
+def test_a_broken_symlink_in_the_source_is_named(source: Path,
+                                                  make_settings: MakeSettings) -> None:
+    (source / "config.json").symlink_to(source / "gone.json")
+
+    with pytest.raises(BuildError, match=r"config\.json is a symlink to something that does "
+                                         r"not exist: remove it, or exclude it"):
+        build_package(make_settings(source), log=quiet)
+
+
+def test_a_package_over_250_mb_unzipped_is_refused_before_zipping(
+        source: Path, make_settings: MakeSettings) -> None:
+    with open(source / "model.bin", "wb") as f:
+        f.truncate(251 * 1024 * 1024)  # sparse: no disk, no time
+    settings = make_settings(source)
+
+    with pytest.raises(BuildError, match=r"the package would be 251\.0 MiB unzipped, over "
+                                         r"Lambda's 250\.0 MiB limit .* lambda_gate\.build"
+                                         r"\.exclude"):
+        build_package(settings, log=quiet)
+    assert not settings.artifact.parent.exists() or not os.listdir(settings.artifact.parent)
+
+
+def test_a_zip_over_50_mb_is_built_with_a_warning_to_ship_it_through_s3(
+        source: Path, make_settings: MakeSettings) -> None:
+    (source / "weights.bin").write_bytes(os.urandom(51 * 1024 * 1024))
+    lines: list[str] = []
+
+    result = build_package(make_settings(source), log=lines.append)
+
+    assert result.size > 50 * 1024 * 1024
+    assert len(result.warnings) == 1
+    assert "over Lambda's 50.0 MiB limit for direct upload" in result.warnings[0]
+    assert "s3_bucket and s3_key on aws_lambda_function" in result.warnings[0]
+    assert f"build: warning: {result.warnings[0]}" in lines
+
+
+def test_a_failed_build_leaves_the_previous_artifact_untouched(
+        source: Path, make_settings: MakeSettings) -> None:
+    settings = make_settings(source)
+    good = build_package(settings, log=quiet)
+    before = settings.artifact.read_bytes()
+    (source / "app.py").write_text("def other(event, context):\n    return 1\n")
+
+    with pytest.raises(BuildError):
+        build_package(settings, log=quiet)
+
+    assert settings.artifact.read_bytes() == before
+    assert os.listdir(settings.artifact.parent) == [good.path.name]
