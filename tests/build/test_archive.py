@@ -46,9 +46,12 @@ def test_same_source_gives_identical_bytes_whatever_mtimes_umask_and_file_order(
     a = write_tree(tmp_path / "a", mtime=1_000_000_000, umask=0o022, reverse=False)
     b = write_tree(tmp_path / "b", mtime=1_700_000_000, umask=0o077, reverse=True)
 
-    first = build_package(make_settings(a, artifact=tmp_path / "a.zip"), log=lambda _: None)
-    second = build_package(make_settings(b, artifact=tmp_path / "b.zip"), log=lambda _: None)
+    first = build_package(make_settings(a, artifact=tmp_path / "a.zip",
+                                        cache_dir=tmp_path / "cache-a"), log=lambda _: None)
+    second = build_package(make_settings(b, artifact=tmp_path / "b.zip",
+                                         cache_dir=tmp_path / "cache-b"), log=lambda _: None)
 
+    assert not second.cached
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.code_sha256 == second.code_sha256
 
