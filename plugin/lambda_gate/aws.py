@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .config import EnvironmentSettings
 from .errors import ConfigError
@@ -23,6 +23,9 @@ from .errors import ConfigError
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
              "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA")
+_STATIC_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                       "AWS_SECURITY_TOKEN")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,48 @@ class AwsTarget:
 
 
 def session_name(branch: str | None) -> str:
-    """An STS session name that says which branch deployed (``[\\w+=,.@-]``, 2-64)."""
+    """An STS session name that says which branch deployed (``[\\w+=,.@-]``, 2-64).
+
+    CloudTrail shows it in the assumed-role ARN of every call the deploy makes, so an
+    account's owners can tell which branch changed their function.
+    """
     name = "lambda-gate-" + re.sub(r"[^\w+=,.@-]", "-", branch or "unknown")
     return name[:64]
+
+
+def require_branch(environment: EnvironmentSettings, branch: str | None) -> None:
+    """Stop a deploy from a branch the environment does not accept, before any change.
+
+    ``branch`` is the git branch being deployed (``None``: it cannot be told). An
+    environment without ``branches`` accepts every branch.
+    """
+    if not environment.branches:
+        return
+    allowed = ", ".join(environment.branches)
+    if branch is None:
+        raise ConfigError(
+            f"environment {environment.name!r} accepts deploys only from branches "
+            f"{allowed}, and the branch being deployed cannot be told (detached HEAD and "
+            "no CI branch variable): set GIT_BRANCH. Nothing was changed."
+        )
+    if branch not in environment.branches:
+        raise ConfigError(
+            f"branch {branch!r} may not deploy to environment {environment.name!r} "
+            f"(allowed: {allowed}); nothing was changed. Deploy it to another "
+            "environment with --env, or merge it first."
+        )
+
+
+def validate_role_arn(environment: EnvironmentSettings) -> str:
+    """The environment's role ARN, refused before any call when it is not one."""
+    arn = environment.role_arn or ""
+    if not _ROLE_ARN.match(arn):
+        raise ConfigError(
+            f"environment {environment.name!r}: role_arn {arn!r} is not an IAM role ARN: "
+            "write it as arn:aws:iam::ACCOUNT_ID:role/NAME "
+            f"(lambda_gate.environments.{environment.name}.role_arn)."
+        )
+    return arn
 
 
 def local_target(region: str, endpoint_url: str) -> AwsTarget:
@@ -57,9 +99,16 @@ def local_target(region: str, endpoint_url: str) -> AwsTarget:
 
 
 def remote_target(environment: EnvironmentSettings, *, branch: str | None = None) -> AwsTarget:
-    """The account of a named environment: its profile, then the role it assumes."""
+    """The account of a named environment: its profile, then the role it assumes.
+
+    boto3 and the subprocesses must use the same credentials. With a profile, static
+    keys in the environment are left out of the children's environment: terraform's
+    provider would otherwise prefer them to ``AWS_PROFILE`` and deploy to whichever
+    account those keys belong to. An assumed role's keys replace both.
+    """
     env = dict(os.environ)
     env.update(AWS_REGION=environment.region, AWS_DEFAULT_REGION=environment.region)
+    role_arn = validate_role_arn(environment) if environment.role_arn else None
     try:
         session = boto3.Session(profile_name=environment.profile,
                                 region_name=environment.region)
@@ -69,19 +118,12 @@ def remote_target(environment: EnvironmentSettings, *, branch: str | None = None
             f"cannot be used ({exc}): check ~/.aws/config or the environment's profile."
         ) from None
     if environment.profile:
+        for var in _STATIC_CREDENTIALS:
+            env.pop(var, None)
         env["AWS_PROFILE"] = environment.profile
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
-    if environment.role_arn:
-        sts = session.client("sts", region_name=environment.region, endpoint_url=endpoint)
-        try:
-            creds = sts.assume_role(RoleArn=environment.role_arn,
-                                    RoleSessionName=session_name(branch))["Credentials"]
-        except (ClientError, BotoCoreError) as exc:
-            raise ConfigError(
-                f"environment {environment.name!r}: cannot assume role "
-                f"{environment.role_arn} ({exc}): check the role's trust policy allows "
-                "the credentials this job runs with."
-            ) from None
+    if role_arn:
+        creds = _assume(session, environment, role_arn, session_name(branch), endpoint)
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
@@ -89,8 +131,35 @@ def remote_target(environment: EnvironmentSettings, *, branch: str | None = None
             region_name=environment.region,
         )
         env.pop("AWS_PROFILE", None)
+        env.pop("AWS_SECURITY_TOKEN", None)
         env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
                    AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
                    AWS_SESSION_TOKEN=creds["SessionToken"])
     return AwsTarget(region=environment.region, endpoint_url=endpoint, session=session,
                      env=env)
+
+
+def _assume(session: boto3.Session, environment: EnvironmentSettings, role_arn: str,
+            name: str, endpoint: str | None) -> Mapping[str, str]:
+    """Temporary credentials of the role; a refusal says whose side must change."""
+    where = f"environment {environment.name!r}: cannot assume role {role_arn}"
+    sts = session.client("sts", region_name=environment.region, endpoint_url=endpoint)
+    try:
+        return sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+    except NoCredentialsError:
+        source = (f"profile {environment.profile!r} has" if environment.profile
+                  else "this job has")
+        raise ConfigError(
+            f"{where}: {source} no AWS credentials to assume it with. Give the job "
+            "credentials (a CI secret, OIDC, an instance role) or set the environment's "
+            "profile; nothing was changed."
+        ) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, text = error.get("Code", "?"), error.get("Message", str(exc))
+        hint = ("the role's trust policy must allow sts:AssumeRole by the credentials "
+                "this job runs with" if code == "AccessDenied"
+                else "check the role ARN and the credentials this job runs with")
+        raise ConfigError(f"{where} ({code}: {text}): {hint}; nothing was changed.") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"{where} ({exc}); nothing was changed.") from None

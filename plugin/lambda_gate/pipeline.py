@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from . import aliases, gate, preflight, records, smoke
 from .archive import code_sha256
-from .aws import AwsTarget, local_target, remote_target
+from .aws import AwsTarget, local_target, remote_target, require_branch
 from .build import BuildResult, build_package
 from .config import Settings
 from .errors import (
@@ -32,6 +32,7 @@ from .errors import (
     GateClosed,
     LambdaApiError,
     LocalAwsError,
+    TerraformError,
 )
 from .report import Reporter
 from .terraform import Terraform, TerraformOutputs
@@ -59,14 +60,16 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
     For ``local`` it starts the embedded local AWS when it is not running, and when that
     server is a new, empty one it resets the environment's terraform state and deploy
     records, which describe functions the server no longer has.
+
+    An environment limited to ``branches`` is checked against the git branch being
+    deployed, whatever alias the deploy targets: ``--alias`` picks the alias, never the
+    permission to deploy.
     """
     env = settings.environment
+    if not env.local or env.branches:
+        branch = branch or deploying_branch(settings)
+        require_branch(env, branch)
     if not env.local:
-        if env.branches and branch is not None and branch not in env.branches:
-            raise ConfigError(
-                f"branch {branch!r} may not deploy to environment {env.name!r} (allowed: "
-                f"{', '.join(env.branches)}); nothing was changed."
-            )
         return remote_target(env, branch=branch)
     url, instance_id = _local_endpoint(settings, reporter, start=start_local)
     marker = settings.env_state_dir / "local-aws-instance"
@@ -83,6 +86,14 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(instance_id)
     return local_target(env.region, url)
+
+
+def deploying_branch(settings: Settings) -> str | None:
+    """The git branch being deployed, or ``None`` when it cannot be told."""
+    try:
+        return aliases.current_branch(cwd=settings.root)
+    except ConfigError:
+        return None
 
 
 def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> tuple[str, str]:
@@ -127,6 +138,26 @@ def state_path(settings: Settings) -> Path:
 
 def records_dir(settings: Settings) -> Path:
     return settings.env_state_dir / "records"
+
+
+def function_name(settings: Settings) -> str:
+    """The function the alias tasks work on: the environment's last apply, else config."""
+    last = settings.env_state_dir / LAST_APPLY
+    if last.exists():
+        try:
+            name = json.loads(last.read_text())["outputs"]["function_name"]
+        except (ValueError, KeyError, TypeError):
+            name = None
+        if name:
+            return str(name)
+    if settings.function.name:
+        return settings.function.name
+    raise ConfigError(
+        f"no function to work on in environment {settings.environment.name!r}: no apply "
+        "is recorded there and lambda_gate.function.name is not set. Run `invoke apply`, "
+        "or set the name in invoke.yaml (lambda_gate: {function: {name: ...}}) or "
+        "INVOKE_LAMBDA_GATE_FUNCTION_NAME."
+    )
 
 
 # -- build -------------------------------------------------------------------------------
@@ -269,9 +300,12 @@ def smoke_step(settings: Settings, target: AwsTarget, published: Published,
     junit = junit or settings.reports_dir / f"smoke-{published.version}.xml"
     with reporter.step("smoke"):
         reporter.detail(f"testing {published.qualified_arn}")
+        # pytest's output is piped through us, so it follows our terminal, not its own
+        # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
+        color = "--color=yes" if reporter.color else "--color=no"
         result = smoke.run_smoke(
             [settings.smoke_path], published.qualified_arn, junit=junit,
-            env=target.env, cwd=settings.root, extra=settings.smoke_args,
+            env=target.env, cwd=settings.root, extra=(color, *settings.smoke_args),
             log=reporter.detail,
         )
         reporter.detail(f"{result.passed} passed, {result.failed + result.errors} failed, "
@@ -323,6 +357,7 @@ class DeployOptions:
     approve: bool = False
     full: bool = False
     force_build: bool = False
+    dry_run: bool = False
 
 
 def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
@@ -352,10 +387,20 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     finally:
         record.durations = dict(reporter.durations)
         if record.function is not None or record.outcome != "started":
-            path = records.write(record, records_dir(settings))
-            reports = settings.reports_dir
-            reports.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, reports / "deploy-record.json")
+            save_record(settings, record)
+
+
+def save_record(settings: Settings, record: records.DeployRecord) -> Path:
+    """Keep the record with the environment's others, and as the CI report.
+
+    ``reports_dir/deploy-record.json`` is always the latest one, at a fixed path a CI
+    job can store as an artifact next to the smoke tests' JUnit XML.
+    """
+    path = records.write(record, records_dir(settings))
+    reports = settings.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, reports / "deploy-record.json")
+    return path
 
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
@@ -365,6 +410,9 @@ def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
     target = aws_target(settings, reporter, branch=record.git_branch)
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
+    if options.dry_run:
+        dry_run_step(settings, target, reporter, record)
+        return
     published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
                            full=options.full)
     record.function = published.function_name
@@ -411,3 +459,70 @@ def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
     record.alias_after = change.after
     record.outcome = "promoted"
     reporter.summary(change.summary(), ok=True)
+
+
+# -- dry run ---------------------------------------------------------------------------
+
+def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
+                 record: records.DeployRecord) -> None:
+    """Show the plan and the alias change a deploy would make; change nothing.
+
+    Runs ``terraform plan`` (never apply) and reads the alias; publishes no version,
+    writes no alias, and leaves a record with outcome ``dry-run`` that vouches for no
+    version.
+    """
+    alias = record.alias
+    assert alias is not None
+    with reporter.step("plan"):
+        report = preflight.check(
+            settings.terraform.dir,
+            local_state=settings.environment.backend_config is None,
+            shared_environment=not settings.environment.local
+            and not settings.environment.branches,
+        )
+        for warning in report.warnings:
+            reporter.warn(warning)
+        tf = terraform_for(settings, target, reporter, settings.build.artifact)
+        plan = tf.plan()
+        try:
+            outputs: TerraformOutputs | None = tf.outputs()
+        except TerraformError:
+            outputs = None  # nothing applied yet in this environment
+    function = (outputs.function_name if outputs else None) or configured_function(settings)
+    current = (aliases.get_alias(target.client("lambda"), function, alias)
+               if function else None)
+    record.function = function
+    record.alias_before = current.version if current else None
+    record.alias_after = record.alias_before
+    record.outcome = "dry-run"
+    summary = dry_run_summary(alias, changes=plan.changes,
+                              alias_version=record.alias_before,
+                              deployed_version=outputs.version if outputs else None)
+    if protected(settings, alias) and not summary.startswith("no change"):
+        summary += f"; {alias} is protected, so promotion also needs approval"
+    reporter.summary(f"dry run: {summary}. Nothing was changed.", ok=True)
+
+
+def configured_function(settings: Settings) -> str | None:
+    """The function's name as configured, for when no apply has recorded it yet."""
+    return settings.terraform.vars.get("function_name") or settings.function.name
+
+
+def dry_run_summary(alias: str, *, changes: bool, alias_version: str | None,
+                    deployed_version: str | None) -> str:
+    """What a deploy would do to ``alias``, from the plan and the alias as it is.
+
+    A plan with changes publishes a version whose number Lambda assigns only at apply,
+    so the summary cannot name it.
+    """
+    if changes or deployed_version is None:
+        if alias_version is None:
+            return f"would publish a new version and create {alias} at it after the smoke tests"
+        return (f"would publish a new version and move {alias} from {alias_version} to it "
+                "after the smoke tests")
+    if alias_version == deployed_version:
+        return f"no change: {alias} already at {deployed_version}"
+    if alias_version is None:
+        return f"would create {alias} at version {deployed_version} after the smoke tests"
+    return (f"would move {alias} from {alias_version} to version {deployed_version} "
+            "after the smoke tests")

@@ -84,7 +84,7 @@ def smoke(c, env=None, version=None):
                                code_sha256=published.code_sha256, tests_passed=result.passed,
                                tests_skipped=result.skipped, smoke_passed=True,
                                outcome="tested", durations=dict(reporter.durations))
-    records.write(rec, pipeline.records_dir(settings))
+    pipeline.save_record(settings, rec)
     reporter.summary(decision.reason, ok=True)
 
 
@@ -146,19 +146,22 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False):
     "approve": "Approve moving a protected alias (also lambda_gate.aliases.approve).",
     "full": "Run terraform even when nothing changed since the last successful apply.",
     "force_build": "Rebuild the package even when the build cache is current.",
+    "dry_run": "Build and show the terraform plan and the alias change; change nothing.",
 })
 @exits
-def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False):
+def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
+           dry_run=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
     version tested is the one terraform just published and its CodeSha256 is the built
-    artifact's. Otherwise the version is left published but unaliased.
+    artifact's. Otherwise the version is left published but unaliased. --dry-run stops
+    after the build: it shows the plan and what would happen to the alias.
     """
     settings = settings_from(c, env)
     reporter = Reporter()
     options = pipeline.DeployOptions(alias=alias, approve=approve, full=full,
-                                     force_build=force_build)
+                                     force_build=force_build, dry_run=dry_run)
     try:
         pipeline.deploy(settings, options, reporter)
     except Error as exc:
