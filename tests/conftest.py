@@ -53,6 +53,16 @@ def lambda_client(local_aws: LocalAws):
     return boto3.client("lambda", endpoint_url=local_aws.url, region_name="us-east-1")
 
 
+@pytest.fixture(scope="session")
+def role_arn(local_aws: LocalAws) -> str:
+    """An execution role: the local AWS, like Lambda, refuses a role that does not exist."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=local_aws.url, region_name="us-east-1")
+    return iam.create_role(RoleName="lambda-gate-tests", AssumeRolePolicyDocument="{}",
+                           )["Role"]["Arn"]
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     mirror = os.environ.get("INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR") or "(registry)"
     return f"terraform provider mirror: {mirror}"
