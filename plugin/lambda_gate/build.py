@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -228,12 +229,7 @@ def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile
             for entry in entries:
                 name = entry.name
                 child = rel + name
-                try:
-                    is_dir = entry.is_dir()
-                    is_file = not is_dir and entry.is_file()
-                except OSError:
-                    is_dir = is_file = False
-                if is_dir:
+                if entry.is_dir():
                     if skip(child, name, True):
                         continue
                     if entry.is_symlink():
@@ -242,14 +238,18 @@ def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile
                             continue  # a link loop, or the same directory twice
                         linked.add((st.st_dev, st.st_ino))
                     walk(entry.path, child + "/")
-                elif is_file:
-                    if not skip(child, name, False):
-                        found[prefix + child] = SourceFile(entry.path, entry.stat())
-                elif entry.is_symlink():
+                    continue
+                if skip(child, name, False):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
                     raise BuildError(
                         f"{entry.path} is a symlink to something that does not exist: "
                         "remove it, or exclude it with lambda_gate.build.exclude."
-                    )
+                    ) from None
+                if stat.S_ISREG(st.st_mode):
+                    found[prefix + child] = SourceFile(entry.path, st)
 
     walk(str(root), "")
     return found
