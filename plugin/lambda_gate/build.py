@@ -106,7 +106,14 @@ def build_package(settings: BuildSettings, *, force: bool = False,
         check_handler(settings.handler, language, {a: f.path for a, f in files.items()})
         _check_unzipped_size(files)
         members = [archive.Member(arcname, f.path) for arcname, f in files.items()]
-        stats = archive.write_zip(members, settings.artifact, date_time=date_time)
+        try:
+            stats = archive.write_zip(members, settings.artifact, date_time=date_time)
+        except OSError as exc:
+            raise BuildError(
+                f"could not write {settings.artifact}: {exc.strerror or exc} "
+                f"({exc.filename}). Check that lambda_gate.build.artifact is a path you "
+                "can write, and that the source tree does not change during the build."
+            ) from exc
 
     if stats.size > DIRECT_UPLOAD_LIMIT:
         warnings.append(
@@ -528,13 +535,13 @@ def _reuse(settings: BuildSettings, fp: str, log: Callable[[str], None]) -> Buil
     try:
         meta = json.loads((settings.cache_dir / f"{fp}.json").read_text())
         zip_st = zip_path.stat()
-    except (OSError, ValueError):
-        return None
-    result = BuildResult(
-        path=settings.artifact, code_sha256=meta["code_sha256"], size=meta["size"],
-        unzipped_size=meta["unzipped_size"], file_count=meta["file_count"], cached=True,
-        fingerprint=fp, warnings=tuple(meta["warnings"]),
-    )
+        result = BuildResult(
+            path=settings.artifact, code_sha256=meta["code_sha256"], size=meta["size"],
+            unzipped_size=meta["unzipped_size"], file_count=meta["file_count"],
+            cached=True, fingerprint=fp, warnings=tuple(meta["warnings"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no entry, or one this version cannot read: build
     try:
         current = _signature(os.stat(settings.artifact))
     except OSError:

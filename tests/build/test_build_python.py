@@ -212,3 +212,14 @@ def test_a_failed_build_leaves_the_previous_artifact_untouched(
 
     assert settings.artifact.read_bytes() == before
     assert os.listdir(settings.artifact.parent) == [good.path.name]
+
+
+def test_an_artifact_path_that_cannot_be_written_is_named(
+        source: Path, make_settings: MakeSettings, tmp_path: Path) -> None:
+    (tmp_path / "build").write_text("a file where a directory should be")
+
+    with pytest.raises(BuildError, match=r"could not write .*/build/lambda\.zip: .* Check "
+                                         r"that lambda_gate\.build\.artifact is a path you "
+                                         r"can write"):
+        build_package(make_settings(source, artifact=tmp_path / "build" / "lambda.zip"),
+                      log=quiet)
