@@ -164,7 +164,8 @@ def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, So
     if language == "python":
         tools = pip.platform_flags(settings.runtime, settings.architecture)
     else:
-        tools = tuple(npm.ci_command("npm", production=True)[1:])
+        tools = tuple(npm.ci_command("npm", production=True,
+                                     architecture=settings.architecture)[1:])
     inputs: dict[str, Any] = {
         "lambda_gate": __version__,
         "runtime": settings.runtime,
@@ -434,7 +435,7 @@ def _stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging
         for name in ("package.json", "package-lock.json"):
             if name in sources:
                 shutil.copyfile(sources[name].path, prod / name)
-        npm.ci(prod, production=True, log=log)
+        npm.ci(prod, production=True, architecture=settings.architecture, log=log)
         files.update(_collect(prod / "node_modules", _npm_filter,
                               prefix="node_modules/"))
     return files, []

@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import BuildError
 
 _QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
+_CPUS = {"x86_64": "x64", "arm64": "arm64"}  # Lambda's names -> Node's process.arch
 
 
 def npm_binary(path: str | None = None) -> str:
@@ -31,12 +32,22 @@ def npm_binary(path: str | None = None) -> str:
     return found
 
 
-def ci_command(npm: str, *, production: bool) -> list[str]:
-    """argv of a clean install; ``production`` leaves out devDependencies."""
-    return [npm, "ci", *(["--omit=dev"] if production else []), *_QUIET]
+def ci_command(npm: str, *, production: bool, architecture: str | None = None) -> list[str]:
+    """argv of a clean install; ``production`` leaves out devDependencies.
+
+    With ``architecture``, optional dependencies are chosen for Lambda's platform
+    (``--os``/``--cpu``, npm 10.2 and later): packages such as esbuild or sharp ship
+    their native code as per-platform optional dependencies, and the build machine's
+    would not load in Lambda.
+    """
+    argv = [npm, "ci", *(["--omit=dev"] if production else []), *_QUIET]
+    if architecture is not None:
+        argv += ["--os=linux", f"--cpu={_CPUS[architecture]}"]
+    return argv
 
 
-def ci(directory: Path, *, production: bool, log: Callable[[str], None] = print) -> None:
+def ci(directory: Path, *, production: bool, architecture: str | None = None,
+       log: Callable[[str], None] = print) -> None:
     """Run ``npm ci`` in ``directory``, which holds package.json and package-lock.json."""
     if not (directory / "package-lock.json").is_file():
         raise BuildError(
@@ -44,8 +55,10 @@ def ci(directory: Path, *, production: bool, log: Callable[[str], None] = print)
             "only from a lockfile, so run `npm install` once and commit package-lock.json."
         )
     kind = "production dependencies" if production else "all dependencies"
-    log(f"build: npm ci ({kind})")
-    _run(ci_command(npm_binary(), production=production), directory, "npm ci")
+    where = f" for linux-{_CPUS[architecture]}" if architecture else ""
+    log(f"build: npm ci ({kind}{where})")
+    argv = ci_command(npm_binary(), production=production, architecture=architecture)
+    _run(argv, directory, "npm ci")
 
 
 def run_build(command: str, directory: Path, *, log: Callable[[str], None] = print) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from builds import NODE_FUNCTION, Built, MakeSettings, zip_names
 
+from lambda_gate import npm
 from lambda_gate.build import build_package
 from lambda_gate.errors import BuildError
 
@@ -51,7 +52,7 @@ def test_the_build_runs_a_full_install_then_the_step_then_a_production_install(
     assert node_function.lines[:3] == [
         "build: npm ci (all dependencies)",
         "build: npm run build",
-        "build: npm ci (production dependencies)",
+        "build: npm ci (production dependencies for linux-x64)",
     ]
 
 
@@ -149,3 +150,12 @@ def test_a_build_command_that_is_not_installed_is_named(tmp_path: Path,
     with pytest.raises(BuildError, match=r"could not run 'lambda-gate-no-such-tool build': "
                                          r"lambda-gate-no-such-tool was not found"):
         build_package(settings, log=quiet)
+
+
+@pytest.mark.parametrize(("architecture", "cpu"), [("x86_64", "x64"), ("arm64", "arm64")])
+def test_the_production_install_picks_optional_dependencies_for_lambdas_platform(
+        architecture: str, cpu: str) -> None:
+    argv = npm.ci_command("npm", production=True, architecture=architecture)
+
+    assert argv[:3] == ["npm", "ci", "--omit=dev"]
+    assert argv[-2:] == ["--os=linux", f"--cpu={cpu}"]
