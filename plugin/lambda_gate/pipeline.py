@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,8 +277,11 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                             "skipped terraform; --full forces it")
         else:
             tf = terraform_for(settings, target, reporter, settings.build.artifact)
-            tf.apply()
-            outputs = tf.outputs()
+            try:
+                tf.apply()
+                outputs = tf.outputs()
+            finally:
+                reporter.durations["terraform"] = round(tf.seconds, 3)
             last = settings.env_state_dir / LAST_APPLY
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
@@ -303,11 +307,13 @@ def smoke_step(settings: Settings, target: AwsTarget, published: Published,
         # pytest's output is piped through us, so it follows our terminal, not its own
         # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
         color = "--color=yes" if reporter.color else "--color=no"
+        started = time.perf_counter()
         result = smoke.run_smoke(
             [settings.smoke_path], published.qualified_arn, junit=junit,
             env=target.env, cwd=settings.root, extra=(color, *settings.smoke_args),
             log=reporter.detail,
         )
+        reporter.durations["pytest"] = round(time.perf_counter() - started, 3)
         reporter.detail(f"{result.passed} passed, {result.failed + result.errors} failed, "
                         f"{result.skipped} skipped (JUnit XML: {junit})")
     return result

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,9 @@ class Terraform:
         self.color = color
         self.log = log
         self._env = dict(env if env is not None else os.environ)
+        #: Wall time spent in terraform's processes so far, so a deploy can tell its own
+        #: overhead from terraform's.
+        self.seconds = 0.0
 
     # -- the subprocess -------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class Terraform:
         argv = [self._executable(), *args]
         if not self.color:
             argv.append("-no-color")
+        started = time.perf_counter()
         try:
             proc = subprocess.Popen(
                 argv, cwd=self.config_dir, env=self.environment(), text=True,
@@ -161,6 +166,7 @@ class Terraform:
             if stream:
                 self.log(line.rstrip("\n"))
         code = proc.wait()
+        self.seconds += time.perf_counter() - started
         output = "".join(captured)
         if code not in ok_codes:
             raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output))
