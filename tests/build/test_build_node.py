@@ -159,3 +159,13 @@ def test_the_production_install_picks_optional_dependencies_for_lambdas_platform
 
     assert argv[:3] == ["npm", "ci", "--omit=dev"]
     assert argv[-2:] == ["--os=linux", f"--cpu={cpu}"]
+
+
+def test_a_package_json_that_is_not_json_is_named(tmp_path: Path,
+                                                  make_settings: MakeSettings) -> None:
+    src = node_source(tmp_path / "src", "exports.handler = async () => 1;\n")
+    (src / "package.json").write_text("{ name: fn }")
+
+    with pytest.raises(BuildError, match=r"package\.json is not valid JSON \(.*\): fix it"):
+        build_package(make_settings(src, runtime="nodejs20.x", handler="index.handler"),
+                      log=quiet)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from builds import Built, MakeSettings, zip_names
+from builds import PYTHON_FUNCTION, Built, MakeSettings, zip_names
 
 from lambda_gate.build import build_package
 from lambda_gate.errors import BuildError
@@ -223,3 +224,38 @@ def test_an_artifact_path_that_cannot_be_written_is_named(
                                          r"can write"):
         build_package(make_settings(source, artifact=tmp_path / "build" / "lambda.zip"),
                       log=quiet)
+
+
+def test_a_pyproject_that_is_not_toml_is_named(source: Path,
+                                                make_settings: MakeSettings) -> None:
+    (source / "pyproject.toml").write_text("[project\n")
+
+    with pytest.raises(BuildError, match=r"pyproject\.toml is not valid TOML \(.*\): fix it"):
+        build_package(make_settings(source), log=quiet)
+
+
+def test_pyproject_dependencies_that_are_not_a_list_of_strings_are_refused(
+        source: Path, make_settings: MakeSettings) -> None:
+    (source / "pyproject.toml").write_text('[project]\ndependencies = "markupsafe"\n')
+
+    with pytest.raises(BuildError, match=r"pyproject\.toml: \[project\]\.dependencies must "
+                                         r"be a list of strings"):
+        build_package(make_settings(source), log=quiet)
+
+
+def test_a_source_file_shadowing_a_dependency_wins_with_a_warning(
+        tmp_path: Path, make_settings: MakeSettings) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(PYTHON_FUNCTION, src)
+    (src / "markupsafe").mkdir()
+    (src / "markupsafe" / "_native.py").write_text("# ours\n")
+    lines: list[str] = []
+
+    result = build_package(make_settings(src), log=lines.append)
+
+    assert result.warnings == (
+        "source files shadow files of installed dependencies: markupsafe/_native.py; the "
+        "source files were packaged. Rename them if that was not intended.",)
+    assert f"build: warning: {result.warnings[0]}" in lines
+    with zipfile.ZipFile(result.path) as zf:
+        assert zf.read("markupsafe/_native.py") == b"# ours\n"
