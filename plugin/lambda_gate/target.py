@@ -372,6 +372,8 @@ def check_qualifier(settings: TargetSettings) -> None:
     what = ("$LATEST is the unpublished code, not a version"
             if version.value == "$LATEST"
             else f"{version.value!r} is not a version number (an alias, or a typo)")
+    if version.value == "$LATEST" and version.source.startswith("terraform output file"):
+        what += " (terraform published nothing: set publish = true on aws_lambda_function)"
     raise TargetError(
         f"the target version from {version.source} is refused: {what}. Smoke tests pin "
         "one published version so that a pass is evidence about exactly the code to be "

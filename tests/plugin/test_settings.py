@@ -168,3 +168,12 @@ def test_a_version_number_passes_the_qualifier_check():
 def test_an_alias_passes_the_qualifier_check_when_aliases_are_allowed():
     check_qualifier(resolve_settings(
         {"function": "orders", "version": "live", "allow_alias": True}, {}, {}))
+
+
+def test_latest_from_terraform_says_to_publish(tmp_path: Path):
+    outputs = write_outputs(tmp_path / "out.json", function_name="orders", version="$LATEST")
+    settings = resolve_settings({"terraform_output": str(outputs)}, {}, {})
+
+    with pytest.raises(TargetError, match=r"\$LATEST is the unpublished code, not a version "
+                                          r"\(terraform published nothing: set publish = true"):
+        check_qualifier(settings)
