@@ -140,6 +140,14 @@ def test_invalid_routing_configs_are_refused(lambda_api, alias_name: str,
     assert error_code(raised) == code
 
 
+def test_list_aliases_can_filter_by_function_version(lambda_api, deploy: Deploy) -> None:
+    fn = deploy(returning("v1"), returning("v2"))
+    lambda_api.create_alias(FunctionName=fn.name, Name="on-one", FunctionVersion="1")
+    lambda_api.create_alias(FunctionName=fn.name, Name="on-two", FunctionVersion="2")
+    listed = lambda_api.list_aliases(FunctionName=fn.name, FunctionVersion="2")["Aliases"]
+    assert [alias["Name"] for alias in listed] == ["on-two"]
+
+
 # Versions: deletion and listing.
 
 def test_a_version_an_alias_points_to_cannot_be_deleted(lambda_api, alias_name: str,
@@ -160,6 +168,12 @@ def test_a_version_in_an_aliases_routing_cannot_be_deleted(lambda_api, alias_nam
     with pytest.raises(ClientError) as raised:
         lambda_api.delete_function(FunctionName=fn.name, Qualifier="1")
     assert error_code(raised) == "ResourceConflictException"
+
+
+def test_latest_cannot_be_deleted_on_its_own(lambda_api, two_versions: Deployed) -> None:
+    with pytest.raises(ClientError) as raised:
+        lambda_api.delete_function(FunctionName=two_versions.name, Qualifier="$LATEST")
+    assert error_code(raised) == "InvalidParameterValueException"
 
 
 def test_an_unaliased_version_can_be_deleted(lambda_api, deploy: Deploy) -> None:

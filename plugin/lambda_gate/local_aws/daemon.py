@@ -120,7 +120,11 @@ def _log_tail(state_dir: Path, lines: int = 5) -> str:
 
 
 def start(state_dir: Path, host: str, port: int) -> DaemonStatus:
-    """Start the server in the background unless it already runs; wait until it answers."""
+    """Start the server in the background unless it already runs; wait until it answers.
+
+    A server already recorded in ``state_dir`` that still answers is returned as is
+    (compare its ``url`` if host or port may have changed since it was started).
+    """
     state_dir = Path(state_dir)
     running = status(state_dir)
     if running is not None:
