@@ -32,7 +32,8 @@ BRANCH_VARIABLES = (
 )
 MAX_ALIAS = 128
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
-_VALID = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+_VALID = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}")
+_HASH_LENGTH = 8
 HISTORY_PREFIX = "lambda-gate history:"
 DESCRIPTION_LIMIT = 256
 
@@ -40,35 +41,36 @@ DESCRIPTION_LIMIT = 256
 def alias_for_branch(branch: str) -> str:
     """Map a git branch name onto Lambda's alias rules.
 
-    Runs of characters Lambda refuses become one ``-`` (``feature/ABC-123`` becomes
-    ``feature-ABC-123``). A name that had to be changed beyond that, or is too long,
-    keeps a short hash of the original so two branches never share an alias; an all-digit
-    name gets a ``branch-`` prefix, since Lambda reserves those for versions.
+    ``/`` becomes ``-`` and nothing else changes for names Lambda would take as they are
+    (``feature/ABC-123`` becomes ``feature-ABC-123``), so the alias stays readable. Any
+    lossier mapping (other characters replaced, runs collapsed, a name over 128
+    characters, an all-digit name, which Lambda reserves for versions) keeps a short hash
+    of the original branch name, so two branches never share an alias. The one accepted
+    collision is the readable one: ``feature/x`` and a branch literally named
+    ``feature-x`` both map to ``feature-x``.
     """
     original = branch.strip()
     if not original:
         raise ConfigError("the branch name is empty: pass --alias NAME.")
+    readable = original.replace("/", "-")
     mapped = _INVALID.sub("-", original).strip("-")
-    suffix = hashlib.sha256(original.encode()).hexdigest()[:8]
-    # A name whose characters were only '/' separators stays readable and unhashed;
-    # anything lossier (non-ASCII, several runs collapsed) keeps the hash.
-    lossless = mapped == original.replace("/", "-")
-    if not mapped:
-        mapped = f"branch-{suffix}"
-    elif not lossless:
-        mapped = f"{mapped}-{suffix}"
-    if mapped.isdigit():
-        mapped = f"branch-{mapped}"
-    if len(mapped) > MAX_ALIAS:
-        mapped = f"{mapped[:MAX_ALIAS - 9].rstrip('-')}-{suffix}"
-    return mapped
+    if mapped == readable and len(mapped) <= MAX_ALIAS and not mapped.isdigit():
+        return mapped
+    suffix = hashlib.sha256(original.encode()).hexdigest()[:_HASH_LENGTH]
+    keep = MAX_ALIAS - _HASH_LENGTH - 1
+    head = mapped[:keep].rstrip("-") or "branch"
+    return f"{head}-{suffix}"
 
 
 def validate_alias(name: str) -> str:
-    if not _VALID.match(name):
+    """``name`` when Lambda accepts it as an alias; else a ConfigError saying why."""
+    if not _VALID.fullmatch(name):
+        hint = ""
+        if name.strip():
+            hint = f" For a branch name, the alias would be {alias_for_branch(name)!r}."
         raise ConfigError(
             f"{name!r} is not a valid alias name: Lambda allows 1 to 128 letters, digits, "
-            "'-' and '_', not all digits."
+            f"'-' and '_', not all digits.{hint}"
         )
     return name
 
@@ -154,6 +156,15 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+def state_from(alias: str, found: Mapping) -> AliasState:
+    """An :class:`AliasState` from a GetAlias/UpdateAlias/ListAliases answer."""
+    routing = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return AliasState(name=alias, version=str(found["FunctionVersion"]),
+                      revision_id=found.get("RevisionId", ""),
+                      description=found.get("Description", ""),
+                      weights={str(k): float(v) for k, v in routing.items()})
+
+
 def get_alias(client, function: str, alias: str) -> AliasState | None:
     try:
         found = client.get_alias(FunctionName=function, Name=alias)
@@ -161,11 +172,42 @@ def get_alias(client, function: str, alias: str) -> AliasState | None:
         if _code(exc) == "ResourceNotFoundException":
             return None
         raise LambdaApiError(f"cannot read alias {alias} of {function}: {exc}") from None
-    routing = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    return AliasState(name=alias, version=found["FunctionVersion"],
-                      revision_id=found.get("RevisionId", ""),
-                      description=found.get("Description", ""),
-                      weights=dict(routing))
+    return state_from(alias, found)
+
+
+def describe(state: AliasState | None) -> str:
+    """Where an alias sends traffic, in words: ``version 4``, ``version 3 (10% to 4)``."""
+    if state is None:
+        return "nothing (it was deleted)"
+    text = f"version {state.version}"
+    if state.weights:
+        shares = ", ".join(f"{round(w * 100)}% to {v}" for v, w in state.weights.items())
+        text += f" ({shares})"
+    return text
+
+
+def _conflict(client, function: str, alias: str, doing: str) -> AliasConflict:
+    live = get_alias(client, function, alias)
+    return AliasConflict(
+        f"alias {alias} was moved by another deploy while this one {doing}; it now points "
+        f"at {describe(live)}. Nothing was changed; check `invoke status` and rerun."
+    )
+
+
+def _update(client, function: str, current: AliasState, doing: str, **changes) -> AliasState:
+    """UpdateAlias conditional on ``current``'s RevisionId; the alias as it now is."""
+    try:
+        found = client.update_alias(FunctionName=function, Name=current.name,
+                                    RevisionId=current.revision_id, **changes)
+    except ClientError as exc:
+        code = _code(exc)
+        if code == "PreconditionFailedException" or (
+                code == "ResourceNotFoundException"
+                and get_alias(client, function, current.name) is None):
+            raise _conflict(client, function, current.name, doing) from None
+        raise LambdaApiError(f"cannot update alias {current.name} of {function}: "
+                             f"{exc}") from None
+    return state_from(current.name, found)
 
 
 def promote(client, function: str, alias: str, version: str, *,
@@ -175,6 +217,7 @@ def promote(client, function: str, alias: str, version: str, *,
     ``expected`` is the alias as the caller last saw it (``None``: it did not exist);
     ``True`` means read it now. The write is conditional on that state, so a deploy
     that lost a race fails with :class:`AliasConflict` naming the version now live.
+    A canary's weight toward another version is cleared: the alias ends on one version.
     """
     current = get_alias(client, function, alias) if expected is True else expected
     assert current is None or isinstance(current, AliasState)
@@ -183,12 +226,13 @@ def promote(client, function: str, alias: str, version: str, *,
             client.create_alias(FunctionName=function, Name=alias, FunctionVersion=version,
                                 Description=format_history([]))
         except ClientError as exc:
-            if _code(exc) == "ResourceConflictException":
+            # Lambda answers ResourceConflictException; moto, ConflictException.
+            if _code(exc) in ("ResourceConflictException", "ConflictException"):
                 live = get_alias(client, function, alias)
                 raise AliasConflict(
                     f"alias {alias} was created by another deploy while this one ran; it "
-                    f"now points at version {live.version if live else '?'}. Nothing was "
-                    "changed; rerun to promote on top of it."
+                    f"now points at {describe(live)}. Nothing was changed; rerun to "
+                    "promote on top of it."
                 ) from None
             raise LambdaApiError(f"cannot create alias {alias}: {exc}") from None
         return AliasChange(alias=alias, before=None, after=version, created=True)
@@ -196,21 +240,21 @@ def promote(client, function: str, alias: str, version: str, *,
         return AliasChange(alias=alias, before=version, after=version, created=False)
     history = [current.version, *[v for v in current.history if v != current.version]]
     history = [v for v in history if v != version]
-    try:
-        client.update_alias(FunctionName=function, Name=alias, FunctionVersion=version,
-                            Description=format_history(history),
-                            RoutingConfig={"AdditionalVersionWeights": {}},
-                            RevisionId=current.revision_id)
-    except ClientError as exc:
-        if _code(exc) in ("PreconditionFailedException", "ResourceNotFoundException"):
-            live = get_alias(client, function, alias)
-            now = f"version {live.version}" if live else "nothing (it was deleted)"
-            raise AliasConflict(
-                f"alias {alias} was moved by another deploy while this one ran; it now "
-                f"points at {now}. Nothing was changed; rerun to promote on top of it."
-            ) from None
-        raise LambdaApiError(f"cannot update alias {alias}: {exc}") from None
+    _update(client, function, current, "ran", FunctionVersion=version,
+            Description=format_history(history),
+            RoutingConfig={"AdditionalVersionWeights": {}})
     return AliasChange(alias=alias, before=current.version, after=version, created=False)
+
+
+def shift_weight(client, function: str, current: AliasState, version: str,
+                 weight: float) -> AliasState:
+    """Send ``weight`` (0 to 1) of the alias's traffic to ``version``, the rest to its
+    primary; 0 sends everything back to the primary. Guarded by ``current``'s RevisionId;
+    the description (the history) is left as it is."""
+    weights = {version: weight} if weight > 0 else {}
+    return _update(client, function, current, "shifted traffic",
+                   FunctionVersion=current.version,
+                   RoutingConfig={"AdditionalVersionWeights": weights})
 
 
 def version_exists(client, function: str, version: str) -> bool:
@@ -227,25 +271,29 @@ def rollback_target(client, function: str, alias: str,
                     to: str | None = None) -> tuple[AliasState, str]:
     """The alias as it is and the version a rollback moves it to.
 
-    Without ``to``, the version before the current one, from the alias's recorded
-    history. Refuses when there is no history or that version no longer exists.
+    Without ``to``: during a canary (some traffic weighted toward a new version) the
+    primary, i.e. the canary is abandoned; otherwise the version before the current one,
+    from the alias's recorded history. Refuses when there is no history or that version
+    no longer exists.
     """
     current = get_alias(client, function, alias)
     if current is None:
         raise ConfigError(f"alias {alias} does not exist on {function}: nothing to roll back.")
     if to is not None:
-        if not str(to).isdigit():
-            raise ConfigError(f"--to {to!r} is not a version number.")
         target = str(to)
+        if not target.isdigit():
+            raise ConfigError(f"--to {to!r} is not a version number.")
+    elif current.weights:
+        return current, current.version
     else:
         previous = [v for v in current.history if v != current.version]
         if not previous:
             raise ConfigError(
                 f"alias {alias} has no recorded history before version {current.version}: "
-                "pass --to N to choose the version."
+                "nothing to roll back to. Pass --to N to choose the version."
             )
         target = previous[0]
-    if target == current.version:
+    if target == current.version and not current.weights:
         raise ConfigError(f"alias {alias} already points at version {target}.")
     if not version_exists(client, function, target):
         raise ConfigError(
@@ -256,19 +304,29 @@ def rollback_target(client, function: str, alias: str,
 
 
 def rollback(client, function: str, alias: str, to: str | None = None) -> AliasChange:
-    """Move ``alias`` back; the version rolled away from leaves the history."""
+    """Move ``alias`` back; the version rolled away from leaves the history.
+
+    An alias in the middle of a canary goes wholly back to its primary version, with its
+    history unchanged.
+    """
     current, target = rollback_target(client, function, alias, to)
-    remaining = [v for v in current.history if v not in (target, current.version)]
-    try:
-        client.update_alias(FunctionName=function, Name=alias, FunctionVersion=target,
-                            Description=format_history(remaining),
-                            RoutingConfig={"AdditionalVersionWeights": {}},
-                            RevisionId=current.revision_id)
-    except ClientError as exc:
-        if _code(exc) == "PreconditionFailedException":
-            raise AliasConflict(
-                f"alias {alias} was moved by another deploy during the rollback; nothing "
-                "was changed. Check `invoke status` and rerun."
-            ) from None
-        raise LambdaApiError(f"cannot update alias {alias}: {exc}") from None
+    if target == current.version:
+        remaining = list(current.history)
+    else:
+        remaining = [v for v in current.history if v not in (target, current.version)]
+    _update(client, function, current, "rolled back", FunctionVersion=target,
+            Description=format_history(remaining),
+            RoutingConfig={"AdditionalVersionWeights": {}})
     return AliasChange(alias=alias, before=current.version, after=target, created=False)
+
+
+def delete(client, function: str, alias: str) -> AliasState:
+    """Delete ``alias``; the versions it pointed at stay (prune removes them later)."""
+    current = get_alias(client, function, alias)
+    if current is None:
+        raise ConfigError(f"alias {alias} does not exist on {function}: nothing to delete.")
+    try:
+        client.delete_alias(FunctionName=function, Name=alias)
+    except ClientError as exc:
+        raise LambdaApiError(f"cannot delete alias {alias} of {function}: {exc}") from None
+    return current
