@@ -16,7 +16,7 @@ __all__ = ["local_aws"]
 @exits
 def local_aws(c, status=False, stop=False):
     """Start the embedded local AWS on 127.0.0.1 (lambda_gate.local_aws.host/port)."""
-    from .local_aws import daemon
+    from ..local_aws import daemon
 
     settings = settings_from(c)
     if stop:

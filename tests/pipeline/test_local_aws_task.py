@@ -1,0 +1,43 @@
+"""`invoke local-aws`: start, status and stop of the background local AWS, by the CLI."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def project(make_project):
+    project = make_project("local-aws-task")
+    project.env.pop("INVOKE_LAMBDA_GATE_LOCAL_AWS_URL")
+    project.env["INVOKE_LAMBDA_GATE_LOCAL_AWS_PORT"] = str(free_port())
+    yield project
+    project.invoke("local-aws", "--stop")
+
+
+def test_status_says_when_it_is_not_running(project):
+    result = project.invoke("local-aws", "--status")
+
+    assert result.returncode == 1
+    assert "the local AWS is not running" in result.stderr
+
+
+def test_start_prints_a_loopback_url_that_status_and_stop_agree_on(project):
+    port = project.env["INVOKE_LAMBDA_GATE_LOCAL_AWS_PORT"]
+
+    started = project.invoke("local-aws")
+    status = project.invoke("local-aws", "--status")
+    stopped = project.invoke("local-aws", "--stop")
+    after = project.invoke("local-aws", "--status")
+
+    assert started.stdout.strip() == f"http://127.0.0.1:{port}"
+    assert status.stdout.startswith(f"running at http://127.0.0.1:{port} (pid ")
+    assert stopped.stdout.strip() == "stopped the local AWS"
+    assert after.returncode == 1
