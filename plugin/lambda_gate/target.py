@@ -481,12 +481,7 @@ def resolve_target(client: Any, settings: TargetSettings) -> tuple[LambdaTarget,
     cfg = response["Configuration"]
     version = settings.version
     assert version is not None
-    alias = None if version.value == cfg["Version"] else version.value
-    if alias is not None and not settings.allow_alias:  # a version number Lambda resolved
-        raise TargetError(
-            f"version {version.value!r} from {version.source} resolved to "
-            f"{cfg['Version']!r}: pass the exact published version number."
-        )
+    alias = version.value if version.value != cfg["Version"] else None
     variables = (cfg.get("Environment") or {}).get("Variables") or {}
     base_arn = cfg["FunctionArn"].split(":function:")[0]
     target = LambdaTarget(

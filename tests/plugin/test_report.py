@@ -172,3 +172,35 @@ def test_an_unknown_http_event_format_in_the_ini_file_is_a_usage_error(pytester,
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: 'soap' from ini lambda_http_event_format is not an "
                                  "API Gateway payload format: *"])
+
+
+def test_unknown_lambda_http_marker_arguments_fail_the_test(pytester, run_pytest, versioned):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.lambda_http(fromat="v1")
+        def test_http(lambda_http):
+            pass
+    """)
+
+    result = run_pytest(f"--lambda-arn={versioned.arn('1')}")
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.lambda_http got unknown arguments fromat: it "
+                                 "takes format='v2'|'v1' and route='METHOD /path/{param}'."])
+
+
+def test_a_malformed_lambda_http_route_fails_the_test(pytester, run_pytest, versioned):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.lambda_http(route="orders/{id}")
+        def test_http(lambda_http):
+            pass
+    """)
+
+    result = run_pytest(f"--lambda-arn={versioned.arn('1')}")
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.lambda_http: route 'orders/{id}' must look "
+                                 "like 'GET /items/{id}' or '/items/{id}'."])

@@ -127,6 +127,15 @@ def test_a_relative_terraform_output_path_from_ini_is_taken_from_the_ini_directo
     assert settings.version.value == "7"
 
 
+def test_a_terraform_output_file_that_is_not_an_object_is_refused(tmp_path: Path):
+    outputs = tmp_path / "out.json"
+    outputs.write_text('["orders", "7"]')
+
+    with pytest.raises(TargetError, match="is not a JSON object of outputs: write it with "
+                                          "`terraform output -json`"):
+        resolve_settings({"terraform_output": str(outputs)}, {}, {})
+
+
 def test_a_terraform_output_whose_arn_disagrees_with_its_version_is_refused(tmp_path: Path):
     outputs = write_outputs(tmp_path / "out.json", function_name="orders", version="8",
                             qualified_arn=ARN)

@@ -259,6 +259,30 @@ def test_an_unreachable_endpoint_is_a_usage_error(session, pytester, versioned, 
             "AWS_ENDPOINT_URL.")
 
 
+def test_missing_credentials_are_a_usage_error(session, pytester, versioned, monkeypatch):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(pytester.path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(pytester.path / "no-credentials"))
+
+    result = session(f"--lambda-arn={versioned.arn('1')}")
+
+    refused(result, pytester, "cannot look up function * in us-east-1: no AWS credentials "
+            "found. Configure credentials or pass --lambda-profile.")
+
+
+def test_no_region_anywhere_is_a_usage_error(session, pytester, versioned, monkeypatch):
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(pytester.path / "no-config"))
+
+    result = session(f"--lambda-function={versioned.name}", "--lambda-version=1")
+
+    refused(result, pytester, "no AWS region for the Lambda target: pass --lambda-region "
+            "(LAMBDA_GATE_REGION, ini lambda_region) or set AWS_REGION.")
+
+
 def test_the_region_setting_chooses_where_to_look(session, pytester, versioned):
     result = session(f"--lambda-function={versioned.name}", "--lambda-version=1",
                      "--lambda-region=eu-west-1")
