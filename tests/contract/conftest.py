@@ -42,7 +42,7 @@ def against_aws(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def lambda_api(request: pytest.FixtureRequest, against_aws: bool):
+def lambda_api(request: pytest.FixtureRequest, against_aws: bool, execution_role: str):
     """The Lambda client the contract is checked through."""
     if not against_aws:
         return request.getfixturevalue("lambda_client")
@@ -50,7 +50,11 @@ def lambda_api(request: pytest.FixtureRequest, against_aws: bool):
         pytest.fail("--contract-aws talks to real AWS, but AWS_ENDPOINT_URL is set "
                     f"({os.environ['AWS_ENDPOINT_URL']}): unset it and run the contract "
                     "suite on its own (pytest tests/contract --contract-aws).")
-    return boto3.client("lambda")
+    session = boto3.Session()
+    if not session.region_name:
+        pytest.fail("--contract-aws needs a region: set AWS_REGION (or AWS_DEFAULT_REGION, "
+                    "or a region in your AWS profile).")
+    return session.client("lambda")
 
 
 @pytest.fixture(scope="session")
