@@ -113,9 +113,15 @@ def run(repeats: int = 5) -> dict:
             "seconds": {k: _summary(v) for k, v in samples.items()},
         }
     med = {k: v["median"] for k, v in results["seconds"].items()}
+    best = {k: v["min"] for k, v in results["seconds"].items()}
     results["ratios"] = {
         "full_build_vs_zip": med["full_build"] / med["zip_r_q"],
         "cache_hit_vs_full_build": med["cache_hit"] / med["full_build"],
+    }
+    # Of the fastest runs: on a shared machine these vary least with other load.
+    results["ratios_of_fastest"] = {
+        "full_build_vs_zip": best["full_build"] / best["zip_r_q"],
+        "cache_hit_vs_full_build": best["cache_hit"] / best["full_build"],
     }
     results["goals"] = GOALS
     results["met"] = {k: results["ratios"][k] <= GOALS[k] for k in GOALS}
@@ -132,7 +138,9 @@ def _print(results: dict) -> None:
         print(f"{name:12} {s['median']:9.3f} {s['min']:7.3f} {s['max']:7.3f}  {size}")
     for name, ratio in results["ratios"].items():
         verdict = "met" if results["met"][name] else "MISSED"
-        print(f"{name}: {ratio:.3f} (goal <= {GOALS[name]}) {verdict}")
+        fastest = results["ratios_of_fastest"][name]
+        print(f"{name}: {ratio:.3f} of medians, {fastest:.3f} of fastest runs "
+              f"(goal <= {GOALS[name]}) {verdict}")
 
 
 if __name__ == "__main__":
