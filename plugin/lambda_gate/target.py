@@ -66,6 +66,7 @@ _ARN = re.compile(
     r"(:(?P<qualifier>[a-zA-Z0-9$_-]+))?$"
 )
 _VERSION = re.compile(r"^[1-9][0-9]*$")
+_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -357,6 +358,11 @@ def resolve_settings(cli: Mapping[str, Any], env: Mapping[str, str],
     if function.value.startswith("arn:"):
         parsed = parse_arn(function.value, function.source)
         function = Sourced(parsed.function_name, function.source)
+    elif not _FUNCTION_NAME.match(function.value):
+        raise TargetError(
+            f"{function.value!r} from {function.source} is not a Lambda function name: "
+            "use 1 to 64 letters, digits, hyphens and underscores (or the function's ARN)."
+        )
     return TargetSettings(function=function, version=version, **common)
 
 
@@ -436,9 +442,11 @@ def _describe_function(client: Any, settings: TargetSettings) -> dict[str, Any]:
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))
         if code != "ResourceNotFoundException":
+            first_line = " ".join(message.split())[:200]
             raise TargetError(
-                f"cannot look up {where}: {code or 'error'}: {message}. Check the "
-                "credentials, region and permissions (lambda:GetFunction)."
+                f"cannot look up {where}: {code or 'error'}: {first_line}. Check the "
+                "credentials, region and permissions (lambda:GetFunction), and the "
+                f"endpoint {client.meta.endpoint_url}."
             ) from None
     except botocore.exceptions.NoCredentialsError:
         raise TargetError(

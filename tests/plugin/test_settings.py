@@ -85,6 +85,12 @@ def test_a_function_without_a_version_is_refused():
         resolve_settings({}, {}, {"function": "orders"})
 
 
+def test_a_function_name_lambda_would_reject_is_refused():
+    with pytest.raises(TargetError, match="'orders api' from --lambda-function is not a Lambda "
+                                          "function name: use 1 to 64 letters"):
+        resolve_settings({"function": "orders api", "version": "1"}, {}, {})
+
+
 def test_a_version_without_a_function_is_refused():
     with pytest.raises(TargetError, match="version '3' from LAMBDA_GATE_VERSION names no "
                                           "function"):

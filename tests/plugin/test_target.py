@@ -283,6 +283,16 @@ def test_no_region_anywhere_is_a_usage_error(session, pytester, versioned, monke
             "(LAMBDA_GATE_REGION, ini lambda_region) or set AWS_REGION.")
 
 
+def test_an_endpoint_that_is_not_lambda_is_a_usage_error(session, pytester, versioned,
+                                                         local_aws):
+    result = session(f"--lambda-arn={versioned.arn('1')}",
+                     f"--lambda-endpoint-url={local_aws.url}/not-lambda")
+
+    refused(result, pytester, "cannot look up function * in us-east-1: 404: * Check the "
+            "credentials, region and permissions (lambda:GetFunction), and the endpoint "
+            f"{local_aws.url}/not-lambda.")
+
+
 def test_the_region_setting_chooses_where_to_look(session, pytester, versioned):
     result = session(f"--lambda-function={versioned.name}", "--lambda-version=1",
                      "--lambda-region=eu-west-1")
