@@ -35,8 +35,10 @@ class SmokeResult:
 
 
 def pytest_command(paths: Sequence[Path], qualified_arn: str, junit: Path,
-                   extra: Sequence[str] = ()) -> list[str]:
+                   extra: Sequence[str] = (), *, allow_alias: bool = False) -> list[str]:
+    """The pytest argv; ``allow_alias`` lets the target be an alias (a canary's checks)."""
     return [sys.executable, "-m", "pytest", *map(str, paths), f"--lambda-arn={qualified_arn}",
+            *(["--lambda-allow-alias"] if allow_alias else []),
             f"--junitxml={junit}", "-o", "junit_family=xunit2", "-p", "no:cacheprovider",
             "-rfEs", *extra]
 
@@ -75,7 +77,7 @@ def parse_junit(path: Path, exit_code: int) -> SmokeResult:
 
 def run_smoke(paths: Sequence[Path], qualified_arn: str, *, junit: Path,
               env: Mapping[str, str], cwd: Path, extra: Sequence[str] = (),
-              log: Callable[[str], None] = print) -> SmokeResult:
+              log: Callable[[str], None] = print, allow_alias: bool = False) -> SmokeResult:
     """Run the smoke tests against ``qualified_arn`` and read back what happened."""
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -85,7 +87,7 @@ def run_smoke(paths: Sequence[Path], qualified_arn: str, *, junit: Path,
         )
     junit.parent.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
-    argv = pytest_command(paths, qualified_arn, junit, extra)
+    argv = pytest_command(paths, qualified_arn, junit, extra, allow_alias=allow_alias)
     proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), text=True, errors="replace",
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None

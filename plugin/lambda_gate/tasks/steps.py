@@ -90,12 +90,13 @@ def smoke(c, env=None, version=None):
 
 def _published(settings: config.Settings, target, version: str | None) -> pipeline.Published:
     last = settings.env_state_dir / pipeline.LAST_APPLY
-    if not last.exists():
-        raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
-                    "run `invoke apply` (or `invoke deploy`) first.")
-    outputs = json.loads(last.read_text())["outputs"]
-    function = outputs["function_name"]
-    version = str(version or outputs["version"])
+    if version is None:
+        if not last.exists():
+            raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
+                        "run `invoke apply` (or `invoke deploy`) first, or pass --version.")
+        version = json.loads(last.read_text())["outputs"]["version"]
+    function = pipeline.function_name(settings)
+    version = str(version)
     if not version.isdigit():
         raise Error(f"--version {version!r} is not a version number.", exit_code=2)
     client = target.client("lambda")
@@ -113,15 +114,25 @@ def _published(settings: config.Settings, target, version: str | None) -> pipeli
     "env": "Environment (default: lambda_gate.environment).",
     "approve": "Approve moving a protected alias (CI's manual approval step).",
     "force": "Promote even when no deploy record shows the version passed its smoke tests.",
+    "canary": "Shift traffic in steps first, e.g. 10,50 (percent to the new version).",
+    "interval": "Seconds to wait after each canary step before its checks (default 60).",
+    "smoke_alias": "After each canary step, also run the smoke tests against the alias.",
 })
 @exits
-def promote(c, version=None, alias=None, env=None, approve=False, force=False):
+def promote(c, version=None, alias=None, env=None, approve=False, force=False,
+            canary=None, interval=None, smoke_alias=False):
     """Move the alias to exactly one version, guarded by its RevisionId.
 
     Refuses a version that no deploy record shows passing its smoke tests, unless
     --force; a protected alias (lambda_gate.aliases.protected) needs --approve or a yes on
-    the terminal.
+    the terminal. With --canary, the CloudWatch alarms in lambda_gate.aliases.alarms are
+    checked after each step; one in ALARM sends all traffic back to the old version.
     """
+    if canary is not None:
+        from .. import canary as canaries
+
+        canaries.parse_weights(canary)  # a bad --canary changes nothing
+        canaries.validate_interval(60 if interval is None else interval)
     settings = settings_from(c, env)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
@@ -135,8 +146,15 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False):
     pipeline.require_approval(settings, alias, published.version, approve=approve,
                               confirm=pipeline.terminal_confirm)
     with reporter.step("promote"):
-        change = aliases.promote(target.client("lambda"), published.function_name, alias,
-                                 published.version)
+        if canary is not None:
+            from .lifecycle import run_canary_promotion
+
+            change = run_canary_promotion(c, settings, target, published, alias, reporter,
+                                          weights=canary, interval=interval,
+                                          smoke_alias=smoke_alias)
+        else:
+            change = aliases.promote(target.client("lambda"), published.function_name,
+                                     alias, published.version)
     reporter.summary(change.summary(), ok=True)
 
 

@@ -1,0 +1,175 @@
+"""An alias's life after promotion: rollback, status, prune, cleanup; canary promotion.
+
+These tasks work on the function of the environment's last apply, else on
+``lambda_gate.function.name``, so they run from any checkout, not only the one that
+deployed. ``run_canary_promotion`` is what ``invoke promote --canary`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from invoke import task
+
+from .. import aliases, canary, pipeline, smoke
+from .. import prune as pruning
+from .. import status as status_report
+from ..aws import AwsTarget
+from ..config import Settings
+from ..errors import ConfigError
+from ..report import Reporter
+from ._common import exits, settings_from
+
+__all__ = ["rollback", "status", "prune", "cleanup"]
+
+#: Seconds between canary steps when neither --interval nor the setting says.
+DEFAULT_INTERVAL = 60.0
+
+
+def alarms_setting(c) -> str:
+    """``lambda_gate.aliases.alarms`` from invoke's config ("" when unset)."""
+    section = c.config.get("lambda_gate", {}).get("aliases", {}) or {}
+    value = section.get("alarms") or ""
+    if not isinstance(value, str):
+        value = ",".join(str(v) for v in value)
+    return value
+
+
+def _target(settings: Settings, reporter: Reporter) -> AwsTarget:
+    return pipeline.aws_target(settings, reporter, start_local=False)
+
+
+@task(help={
+    "alias": "Alias to roll back (default: named after the git branch).",
+    "to": "Version to go back to (default: the one before the current, from the history).",
+    "env": "Environment (default: lambda_gate.environment).",
+    "approve": "Approve moving a protected alias (lambda_gate.aliases.protected).",
+})
+@exits
+def rollback(c, alias=None, to=None, env=None, approve=False):
+    """Move the alias back to the version it served before, from its recorded history.
+
+    During a canary, sends all traffic back to the alias's primary version. Refuses when
+    there is no history or the version was deleted. Honours lambda_gate.function.name
+    when no apply is recorded.
+    """
+    settings = settings_from(c, env)
+    reporter = Reporter()
+    alias = aliases.resolve_alias(alias, cwd=settings.root)
+    function = pipeline.function_name(settings)
+    client = _target(settings, reporter).client("lambda")
+    _, target_version = aliases.rollback_target(client, function, alias, to)
+    pipeline.require_approval(settings, alias, target_version, approve=approve,
+                              confirm=pipeline.terminal_confirm)
+    with reporter.step("rollback"):
+        change = aliases.rollback(client, function, alias, to)
+    reporter.summary(f"rolled back {alias}: {change.before} -> {change.after}", ok=True)
+
+
+@task(name="status", help={
+    "json": "Print the documented JSON object (schema 1) instead of text.",
+    "env": "Environment (default: lambda_gate.environment).",
+})
+@exits
+def status(c, json_=False, env=None):
+    """Each alias with its version, weights, CodeSha256 and history; versions and storage."""
+    settings = settings_from(c, env)
+    reporter = Reporter()
+    function = pipeline.function_name(settings)
+    client = _target(settings, reporter).client("lambda")
+    found = status_report.gather(client, function, settings.environment.name)
+    if json_:
+        print(json.dumps(found.as_json(), indent=2, sort_keys=True))
+    else:
+        print(found.as_text())
+
+
+@task(help={
+    "keep": "How many of the newest versions to keep besides the aliased ones (1 or more).",
+    "dry_run": "Only list what would be deleted.",
+    "env": "Environment (default: lambda_gate.environment).",
+})
+@exits
+def prune(c, keep=None, dry_run=False, env=None):
+    """Delete published versions beyond the newest --keep that no alias uses.
+
+    Never deletes $LATEST or a version an alias sends traffic to (primary or weighted).
+    Reports the versions deleted and the code storage freed.
+    """
+    if keep is None:
+        raise ConfigError("pass --keep N: how many of the newest versions to keep.")
+    keep = pruning.validate_keep(keep)
+    settings = settings_from(c, env)
+    reporter = Reporter()
+    function = pipeline.function_name(settings)
+    target = _target(settings, reporter)
+    client = target.session.client("lambda", region_name=target.region,
+                                   endpoint_url=target.endpoint_url,
+                                   config=pruning.RETRY_CONFIG)
+    with reporter.step("prune"):
+        result = pruning.prune(client, function, keep, dry_run=dry_run, log=reporter.detail)
+    reporter.summary(result.summary(), ok=True)
+
+
+@task(help={
+    "alias": "The merged branch's alias to delete (required).",
+    "env": "Environment (default: lambda_gate.environment).",
+})
+@exits
+def cleanup(c, alias=None, env=None):
+    """Delete a merged branch's alias; protected aliases are refused.
+
+    The versions it pointed at stay until `invoke prune` removes them.
+    """
+    if not alias:
+        raise ConfigError("pass --alias NAME: the alias of the merged branch to delete.")
+    alias = aliases.validate_alias(alias)
+    settings = settings_from(c, env)
+    if pipeline.protected(settings, alias):
+        raise ConfigError(f"alias {alias} is protected (lambda_gate.aliases.protected) and "
+                          "is never deleted by cleanup; nothing was changed.")
+    reporter = Reporter()
+    function = pipeline.function_name(settings)
+    client = _target(settings, reporter).client("lambda")
+    with reporter.step("cleanup"):
+        removed = aliases.delete(client, function, alias)
+    reporter.summary(f"deleted alias {alias} (it pointed at {aliases.describe(removed)})",
+                     ok=True)
+
+
+def run_canary_promotion(c, settings: Settings, target: AwsTarget,
+                         published: pipeline.Published, alias: str, reporter: Reporter, *,
+                         weights: str, interval: str | float | None,
+                         smoke_alias: bool) -> aliases.AliasChange:
+    """``invoke promote --canary``: the checks from the settings, then the canary."""
+    steps = canary.parse_weights(weights)
+    seconds = canary.validate_interval(DEFAULT_INTERVAL if interval is None else interval)
+    function = published.function_name
+    checks: list[canary.Check] = []
+    watch = canary.parse_alarms(alarms_setting(c), alias=alias, function=function)
+    if watch:
+        checks.append(canary.alarm_check(target.client("cloudwatch"), watch))
+    if smoke_alias:
+        checks.append(_alias_smoke_check(settings, target, published, alias, reporter))
+    return canary.run_canary(target.client("lambda"), function, alias, published.version,
+                             steps, interval=seconds, checks=checks, log=reporter.detail)
+
+
+def _alias_smoke_check(settings: Settings, target: AwsTarget,
+                       published: pipeline.Published, alias: str,
+                       reporter: Reporter) -> canary.Check:
+    alias_arn = f"{published.qualified_arn.rsplit(':', 1)[0]}:{alias}"
+    runs = iter(range(1, 1_000))
+
+    def check() -> str | None:
+        junit = settings.reports_dir / f"smoke-{alias}-canary-{next(runs)}.xml"
+        result = smoke.run_smoke([settings.smoke_path], alias_arn, junit=junit,
+                                 env=target.env, cwd=settings.root,
+                                 extra=settings.smoke_args, log=reporter.detail,
+                                 allow_alias=True)
+        if result.exit_code != 0 or result.passed == 0:
+            failed = ", ".join(result.failed_tests[:3]) or f"pytest exited {result.exit_code}"
+            return f"the smoke tests against {alias} failed ({failed})"
+        return None
+
+    return check
