@@ -33,7 +33,12 @@ resource "aws_lambda_function" "this" {
   # Publish a numbered, immutable version on every code or configuration change.
   publish = true
 
-  environment {
-    variables = var.environment_variables
+  # No block at all without variables: Lambda reports none, and an empty block would
+  # make every plan see a change (and --full apply an update) when nothing changed.
+  dynamic "environment" {
+    for_each = nonsensitive(length(var.environment_variables)) > 0 ? [1] : []
+    content {
+      variables = var.environment_variables
+    }
   }
 }

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,22 +207,44 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
     )
 
 
-def inputs_fingerprint(settings: Settings, artifact_sha: str) -> str:
-    """Everything an apply depends on, so an unchanged deploy can skip terraform."""
+#: Files terraform or its users leave in a configuration directory that are not inputs:
+#: state (ours lives elsewhere), its lock and backups, plans, crash logs, the lock file
+#: that the first init writes.
+_VOLATILE = (".tfstate", ".tfstate.backup", ".tfplan", ".lock.info", ".terraform.lock.hcl",
+             "crash.log")
+
+
+def inputs_fingerprint(settings: Settings, artifact_sha: str,
+                       tf_vars: Mapping[str, str]) -> str:
+    """Everything an apply depends on, so an unchanged deploy can skip terraform.
+
+    The configuration directory's files (a ``file()`` may read any of them), the
+    environment's tfvars and state location, and every ``TF_VAR_`` value terraform would
+    get (``tf_vars``, from :meth:`Terraform.input_variables`). Nothing volatile: no state,
+    no timestamps, no endpoint URL, so an unchanged deploy has an unchanged fingerprint.
+    Values are hashed, never stored.
+    """
     digest = hashlib.sha256()
     tf_dir = settings.terraform.dir
     for path in sorted(tf_dir.rglob("*")):
-        if path.is_file() and ".terraform" not in path.parts and path.suffix != ".hcl":
-            digest.update(str(path.relative_to(tf_dir)).encode() + b"\0" + path.read_bytes())
+        relative = path.relative_to(tf_dir)
+        if (not path.is_file() or path.name.endswith(_VOLATILE)
+                or any(part in (".terraform", "terraform.tfstate.d")
+                       for part in relative.parts[:-1])):
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     env = settings.environment
     for path in env.var_files:
-        digest.update(path.read_bytes() if path.exists() else b"missing")
+        digest.update(b"var-file\0" + (path.read_bytes() if path.is_file() else b"missing"))
+    if env.backend_config is not None:
+        digest.update(b"backend\0" + (env.backend_config.read_bytes()
+                                        if env.backend_config.is_file() else b"missing"))
     digest.update(json.dumps({
         "artifact": artifact_sha,
-        "function": [settings.function.runtime, settings.function.handler,
-                     settings.function.architecture, settings.function.name],
-        "vars": dict(settings.terraform.vars),
-        "env": [env.name, env.region, env.profile, env.role_arn, str(env.backend_config)],
+        "tf_vars": dict(tf_vars),
+        "env": [env.name, env.region, env.profile, env.role_arn,
+                str(env.backend_config or state_path(settings)),
+                [str(p) for p in env.var_files]],
     }, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -253,7 +275,18 @@ def _unchanged(settings: Settings, client, fingerprint: str,
     for qualifier in (outputs.version, "$LATEST"):
         if live_code_sha256(client, outputs.function_name, qualifier) != artifact_sha:
             return None
+    # Same code is not enough: a configuration changed outside terraform (memory in the
+    # console) moves $LATEST's LastModified, and terraform must put it back.
+    if data.get("latest_modified") != _latest_modified(client, outputs.function_name):
+        return None
     return outputs
+
+
+def _latest_modified(client, function: str) -> str | None:
+    try:
+        return client.get_function_configuration(FunctionName=function).get("LastModified")
+    except ClientError:
+        return None
 
 
 def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
@@ -269,14 +302,14 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
         )
         for warning in report.warnings:
             reporter.warn(warning)
-        fingerprint = inputs_fingerprint(settings, artifact_sha)
+        tf = terraform_for(settings, target, reporter, settings.build.artifact)
+        fingerprint = inputs_fingerprint(settings, artifact_sha, tf.input_variables())
         outputs = None if full else _unchanged(settings, client, fingerprint, artifact_sha)
         applied = outputs is None
         if outputs is not None:
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
                             "skipped terraform; --full forces it")
         else:
-            tf = terraform_for(settings, target, reporter, settings.build.artifact)
             try:
                 tf.apply()
                 outputs = tf.outputs()
@@ -286,7 +319,8 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,
-                "qualified_arn": outputs.qualified_arn}}))
+                "qualified_arn": outputs.qualified_arn},
+                "latest_modified": _latest_modified(client, outputs.function_name)}))
         live = live_code_sha256(client, outputs.function_name, outputs.version)
         if live is None:
             raise LambdaApiError(f"terraform reports version {outputs.version} of "

@@ -45,6 +45,11 @@ def _unquote(label: str) -> str:
     return label.strip('"')
 
 
+def _labels(entry: Mapping[str, Any]) -> list[str]:
+    """A block's labels as python-hcl2 gives them, without its ``__is_block__`` markers."""
+    return [key for key in entry if not key.startswith("__")]
+
+
 def _expr(value: Any) -> str:
     """The text of an HCL expression as python-hcl2 gives it (``${...}`` stripped)."""
     if isinstance(value, list) and len(value) == 1:
@@ -67,13 +72,37 @@ def parse_dir(config_dir: Path) -> dict[Path, dict[str, Any]]:
         raise ConfigError(f"no .tf files in {config_dir}: set lambda_gate.terraform.dir.")
     parsed: dict[Path, dict[str, Any]] = {}
     for path in files:
+        text = path.read_text(errors="replace")
         try:
-            parsed[path] = hcl2.loads(path.read_text())
+            parsed[path] = hcl2.loads(text)
         except Exception as exc:  # lark raises several unrelated types
-            detail = str(exc).strip().splitlines()
-            where = detail[0] if detail else type(exc).__name__
-            raise ConfigError(f"{path}: not valid HCL: {where}") from None
+            raise ConfigError(syntax_error_message(path, text, exc)) from None
     return parsed
+
+
+#: The parser's names for the tokens a syntax error most often lacks.
+_PUNCTUATION = {"RBRACE": "`}`", "LBRACE": "`{`", "RSQB": "`]`", "RPAR": "`)`", "EQ": "`=`",
+                "COMMA": "`,`", "DBLQUOTE": '`"`'}
+
+
+def syntax_error_message(path: Path, text: str, exc: Exception) -> str:
+    """``FILE:LINE:COLUMN: not valid HCL``, the line itself, and what the parser expected."""
+    line = getattr(exc, "line", None)
+    column = getattr(exc, "column", None)
+    if not isinstance(line, int) or line < 1:
+        detail = str(exc).strip().splitlines()
+        return f"{path}: not valid HCL: {detail[0] if detail else type(exc).__name__}"
+    lines = text.splitlines()
+    expected = set(getattr(exc, "expected", None) or ())
+    hint = ""
+    if expected and expected <= _PUNCTUATION.keys():
+        hint = " (expected " + " or ".join(sorted(_PUNCTUATION[t] for t in expected)) + ")"
+    if line > len(lines):
+        shown = "    the file ends before the block or expression is closed\n"
+    else:
+        shown = f"    {line} | {lines[line - 1]}\n"
+    return (f"{path}:{line}:{column}: not valid HCL{hint}:\n{shown}"
+            "Fix the syntax (`terraform validate` shows the same spot), then run again.")
 
 
 def _blocks(parsed: Mapping[Path, Mapping[str, Any]], kind: str):
@@ -85,11 +114,11 @@ def _blocks(parsed: Mapping[Path, Mapping[str, Any]], kind: str):
 def find_function(parsed: Mapping[Path, Mapping[str, Any]], config_dir: Path) -> FunctionResource:
     found = []
     for path, entry in _blocks(parsed, "resource"):
-        for rtype, named in entry.items():
+        for rtype in _labels(entry):
             if _unquote(rtype) != "aws_lambda_function":
                 continue
-            for name, body in named.items():
-                found.append(FunctionResource(path, _unquote(name), body))
+            for name in _labels(entry[rtype]):
+                found.append(FunctionResource(path, _unquote(name), entry[rtype][name]))
     if not found:
         raise ConfigError(
             f"no aws_lambda_function resource in {config_dir}: lambda-gate publishes the "
@@ -118,11 +147,12 @@ def check(config_dir: Path, *, local_state: bool, shared_environment: bool) -> P
     body = fn.body
 
     publish = body.get("publish")
-    if publish is not True and str(publish).lower() != "true":
+    if publish is not True and _unquote(str(publish)).lower() != "true":
+        found = "does not set publish" if publish is None else (
+            f"sets publish = {_expr(publish)}")
         raise ConfigError(
-            f"{where}: {fn.address} does not set publish = true: add `publish = true` so "
-            "every apply that changes the function publishes a numbered version to test "
-            "and promote."
+            f"{where}: {fn.address} {found}: set `publish = true` so every apply that "
+            "changes the function publishes a numbered version to test and promote."
         )
 
     var_ref = f"var.{ARTIFACT_VARIABLE}"
@@ -150,7 +180,7 @@ def check(config_dir: Path, *, local_state: bool, shared_environment: bool) -> P
             f"the artifact: use `source_code_hash = filebase64sha256({var_ref})`."
         )
     declared = {
-        _unquote(name) for _, entry in _blocks(parsed, "variable") for name in entry
+        _unquote(name) for _, entry in _blocks(parsed, "variable") for name in _labels(entry)
     }
     if ARTIFACT_VARIABLE not in declared:
         raise ConfigError(
@@ -160,8 +190,8 @@ def check(config_dir: Path, *, local_state: bool, shared_environment: bool) -> P
         )
 
     outputs = {
-        _unquote(name): _expr(out.get("value", ""))
-        for _, entry in _blocks(parsed, "output") for name, out in entry.items()
+        _unquote(name): _expr(entry[name].get("value", ""))
+        for _, entry in _blocks(parsed, "output") for name in _labels(entry)
     }
     for name in REQUIRED_OUTPUTS:
         expected = f"{fn.address}.{name}"
@@ -180,7 +210,13 @@ def check(config_dir: Path, *, local_state: bool, shared_environment: bool) -> P
     backend = None
     for _, entry in _blocks(parsed, "terraform"):
         for backend_block in entry.get("backend", []) or []:
-            backend = _unquote(next(iter(backend_block)))
+            backend = _unquote(_labels(backend_block)[0])
+    if not local_state and backend is None:
+        raise ConfigError(
+            f"{config_dir} declares no backend, but this environment has a backend_config "
+            "file: add `terraform { backend \"s3\" {} }` to the configuration (the file "
+            "fills in its settings), or drop backend_config to keep a local state file."
+        )
     if local_state and backend not in (None, "local"):
         raise ConfigError(
             f"{config_dir} declares a {backend!r} backend, but this environment keeps its "

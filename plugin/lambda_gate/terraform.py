@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import TerraformError
+from .errors import ConfigError, TerraformError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _REGISTRY_FAILURES = (
@@ -31,6 +31,7 @@ _REGISTRY_FAILURES = (
     "no available releases match",
     "provider registry.terraform.io",
 )
+LOCK_FILE = ".terraform.lock.hcl"
 INSTALL_HINT = (
     "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install) "
     "or point lambda_gate.terraform.binary at it"
@@ -70,6 +71,62 @@ def cli_config_for_mirror(plugin_dir: Path) -> str:
         "  }\n"
         "}\n"
     )
+
+
+def provider_hint(plugin_dir: Path | None) -> str:
+    """What to do when terraform could not install a provider, given where it looked."""
+    if plugin_dir is not None:
+        return (
+            f"terraform could not install the aws provider from the mirror {plugin_dir} "
+            "(lambda_gate.terraform.plugin_dir): it must hold "
+            "registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/ with a version "
+            "the configuration's required_providers allows. Fix the setting (or "
+            "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR), or unset it to use the registry."
+        )
+    return (
+        "terraform could not install the aws provider. On a machine without registry "
+        "access, point lambda-gate at a provider mirror: set "
+        "lambda_gate.terraform.plugin_dir in invoke.yaml, or export "
+        "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR=/path/to/mirror (the directory holding "
+        "registry.terraform.io/)."
+    )
+
+
+def without_state_flag_warning(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log``, minus terraform's deprecation warning for ``-state``.
+
+    lambda-gate keeps each environment's local state outside the configuration directory
+    with ``-state``: the only way to do that without a backend block, which would then
+    apply to every environment of the configuration. terraform 1.10+ warns about the flag
+    on every run; the warning concerns lambda-gate's choice, not the user's
+    configuration, so it is not shown (the captured output keeps it).
+    """
+    held: list[str] = []  # a blank line or box opener that may start the warning
+    state = {"hiding": False, "closing": False}
+
+    def show(line: str) -> None:
+        plain = _ANSI.sub("", line).strip()
+        if state["hiding"]:
+            if "backends/local" in plain:
+                state.update(hiding=False, closing=True)
+            return
+        if state["closing"]:
+            state["closing"] = False
+            if plain == "\u2575":  # the closer of the warning's box (colour output)
+                return
+        if "Deprecated flag: -state" in plain:
+            held.clear()
+            state["hiding"] = True
+            return
+        if plain in ("", "\u2577"):
+            held.append(line)
+            return
+        for pending in held:
+            log(pending)
+        held.clear()
+        log(line)
+
+    return show
 
 
 def diagnostics(output: str) -> str:
@@ -127,10 +184,17 @@ class Terraform:
                                  f"{INSTALL_HINT}.")
         return found
 
+    def input_variables(self) -> dict[str, str]:
+        """The ``TF_VAR_`` values terraform will see: part of what an apply depends on."""
+        return {k: v for k, v in self._env.items() if k.startswith("TF_VAR_")}
+
     def environment(self) -> dict[str, str]:
         env = dict(self._env)
         env["TF_IN_AUTOMATION"] = "1"
         env["TF_INPUT"] = "0"
+        # terraform otherwise asks checkpoint-api.hashicorp.com for news on every run:
+        # a network round trip (a DNS timeout without network) on each plan and apply.
+        env["CHECKPOINT_DISABLE"] = "1"
         env["TF_DATA_DIR"] = str(self.data_dir)
         if self.plugin_dir is not None:
             rc = self.data_dir / "lambda-gate.tfrc"
@@ -160,11 +224,12 @@ class Terraform:
         except OSError as exc:
             raise TerraformError(f"could not run terraform: {exc}; {INSTALL_HINT}.") from None
         captured: list[str] = []
+        shown = without_state_flag_warning(self.log)
         assert proc.stdout is not None
         for line in proc.stdout:
             captured.append(line)
             if stream:
-                self.log(line.rstrip("\n"))
+                shown(line.rstrip("\n"))
         code = proc.wait()
         self.seconds += time.perf_counter() - started
         output = "".join(captured)
@@ -176,27 +241,28 @@ class Terraform:
         diag = diagnostics(output)
         message = f"{what} failed (exit {code}):\n{diag}"
         if any(marker in output for marker in _REGISTRY_FAILURES):
-            message += (
-                "\n\nterraform could not install the aws provider. On a machine without "
-                "registry access, point lambda-gate at a provider mirror: set "
-                "lambda_gate.terraform.plugin_dir in invoke.yaml, or export "
-                "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR=/path/to/mirror (the directory "
-                "holding registry.terraform.io/)."
-            )
+            message += "\n\n" + provider_hint(self.plugin_dir)
         return message
 
     # -- init -------------------------------------------------------------------------
 
     def init_fingerprint(self) -> str:
-        """What ``init`` depends on: provider and backend settings, mirror, data dir."""
+        """What ``init`` depends on: the configuration, lock file, backend and mirror.
+
+        Every ``.tf`` file counts, because any of them may declare a provider (a new
+        resource type is enough), a module or the backend; tfvars, state and the artifact
+        do not, so a deploy that changes only those never re-initialises.
+        """
         digest = hashlib.sha256()
-        for path in sorted(self.config_dir.glob("*.tf")):
-            text = path.read_text(errors="replace")
-            if "terraform" in text or "module" in text:
-                digest.update(path.name.encode() + b"\0" + text.encode())
-        if self.backend_config is not None and self.backend_config.exists():
-            digest.update(self.backend_config.read_bytes())
-        digest.update(str(self.plugin_dir).encode())
+        files = [*self.config_dir.glob("*.tf"), *self.config_dir.glob("*.tf.json"),
+                 self.config_dir / LOCK_FILE]
+        for path in sorted(files):
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        if self.backend_config is not None:
+            digest.update(b"backend\0" + (self.backend_config.read_bytes()
+                                            if self.backend_config.is_file() else b"missing"))
+        digest.update(b"mirror\0" + str(self.plugin_dir).encode())
         return digest.hexdigest()
 
     def ensure_init(self) -> bool:
@@ -206,16 +272,22 @@ class Terraform:
         more than a second, so it only runs when something it depends on changed.
         """
         marker = self.data_dir / "lambda-gate-init"
-        fingerprint = self.init_fingerprint()
-        if (marker.exists() and marker.read_text() == fingerprint
-                and (self.config_dir / ".terraform.lock.hcl").exists()):
+        if marker.is_file() and marker.read_text() == self.init_fingerprint():
             return False
+        if self.backend_config is not None and not self.backend_config.is_file():
+            raise ConfigError(
+                f"backend config file {self.backend_config} does not exist: create it (see "
+                "terraform/backend/s3.hcl.example in lambda-gate's reference configuration) "
+                "or fix lambda_gate.environments.<name>.backend_config."
+            )
+        marker.unlink(missing_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = ["init", "-input=false"]
         if self.backend_config is not None:
             args += [f"-backend-config={self.backend_config}", "-reconfigure"]
         self.run(args, stream=False, what="terraform init")
-        marker.write_text(fingerprint)
+        # After init: the first init writes the lock file, which is part of the inputs.
+        marker.write_text(self.init_fingerprint())
         return True
 
     # -- plan, apply, outputs -----------------------------------------------------------
