@@ -18,7 +18,13 @@ from pathlib import Path
 
 from .errors import BuildError
 
-_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+_MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}  # Lambda's names -> wheel tags
+# Python 3.12 and later run on Amazon Linux 2023 (glibc 2.34), earlier ones on Amazon
+# Linux 2 (glibc 2.26). pip does not widen a manylinux_2_N tag to older ones, so each
+# tag the runtime can load is named, newest first (pip prefers earlier --platform tags).
+_AL2023_FROM = (3, 12)
+_AL2023_TAGS = ("manylinux_2_34", "manylinux_2_28", "manylinux2014")
+_AL2_TAGS = ("manylinux2014",)
 
 
 def python_version(runtime: str) -> str:
@@ -32,17 +38,24 @@ def python_version(runtime: str) -> str:
     return match.group(1)
 
 
+def platforms(runtime: str, architecture: str) -> tuple[str, ...]:
+    """The wheel platform tags Lambda's runtime can load, preferred first."""
+    if architecture not in _MACHINES:
+        raise BuildError(
+            f"architecture {architecture!r} is not one Lambda offers: use x86_64 or arm64."
+        )
+    major, minor = (int(part) for part in python_version(runtime).split("."))
+    tags = _AL2023_TAGS if (major, minor) >= _AL2023_FROM else _AL2_TAGS
+    return tuple(f"{tag}_{_MACHINES[architecture]}" for tag in tags)
+
+
 def platform_flags(runtime: str, architecture: str) -> tuple[str, ...]:
     """pip's flags that select wheels for Lambda's runtime and architecture.
 
     Part of the build's fingerprint: a change here must rebuild.
     """
-    if architecture not in _PLATFORMS:
-        raise BuildError(
-            f"architecture {architecture!r} is not one Lambda offers: use x86_64 or arm64."
-        )
     return (
-        "--platform", _PLATFORMS[architecture],
+        *(flag for tag in platforms(runtime, architecture) for flag in ("--platform", tag)),
         "--implementation", "cp",
         "--python-version", python_version(runtime),
         "--only-binary=:all:",
@@ -75,7 +88,7 @@ def install(requirements: Path, target: Path, *, runtime: str, architecture: str
     argv = install_command(requirements, target, runtime, architecture)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PIP_NO_INPUT": "1"}
     log(f"build: pip install -r {requirements.name} for {runtime} "
-        f"({architecture}, {_PLATFORMS[architecture]})")
+        f"({architecture}: {' or '.join(platforms(runtime, architecture))} wheels)")
     try:
         proc = subprocess.run(argv, cwd=cwd or requirements.parent, env=env, text=True,
                               capture_output=True)
@@ -98,5 +111,6 @@ def failure_message(requirements: Path, runtime: str, architecture: str,
         f"pip could not install {requirements} for Lambda ({runtime}, {architecture}, "
         f"binary wheels only):\n{shown}\n"
         "Check the requirement's name and version, and that it publishes a wheel for "
-        f"{_PLATFORMS[architecture]} and Python {python_version(runtime)}."
+        f"{' or '.join(platforms(runtime, architecture))} and Python "
+        f"{python_version(runtime)}."
     )

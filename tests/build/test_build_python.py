@@ -126,7 +126,8 @@ def test_the_x86_64_package_runs_its_handler_with_the_compiled_dependency(
 
 def test_the_build_logs_what_pip_installed(python_function_x86_64: Built) -> None:
     assert python_function_x86_64.lines[:2] == [
-        "build: pip install -r requirements.txt for python3.11 (x86_64, manylinux2014_x86_64)",
+        "build: pip install -r requirements.txt for python3.11 (x86_64: manylinux2014_x86_64 "
+        "wheels)",
         "build: Successfully installed markupsafe-2.1.5",
     ]
 

@@ -11,18 +11,28 @@ from lambda_gate import pip
 from lambda_gate.errors import BuildError
 
 
-@pytest.mark.parametrize(("runtime", "architecture", "platform", "version"), [
-    ("python3.11", "x86_64", "manylinux2014_x86_64", "3.11"),
-    ("python3.12", "arm64", "manylinux2014_aarch64", "3.12"),
-    ("python3.9", "x86_64", "manylinux2014_x86_64", "3.9"),
-    ("python3.13", "arm64", "manylinux2014_aarch64", "3.13"),
+@pytest.mark.parametrize(("runtime", "architecture", "platforms", "version"), [
+    ("python3.11", "x86_64", ["manylinux2014_x86_64"], "3.11"),
+    ("python3.9", "arm64", ["manylinux2014_aarch64"], "3.9"),
+    ("python3.12", "arm64",
+     ["manylinux_2_34_aarch64", "manylinux_2_28_aarch64", "manylinux2014_aarch64"], "3.12"),
+    ("python3.13", "x86_64",
+     ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64"], "3.13"),
 ])
 def test_platform_flags_follow_runtime_and_architecture(runtime: str, architecture: str,
-                                                        platform: str, version: str) -> None:
-    assert pip.platform_flags(runtime, architecture) == (
-        "--platform", platform, "--implementation", "cp", "--python-version", version,
-        "--only-binary=:all:",
-    )
+                                                        platforms: list[str],
+                                                        version: str) -> None:
+    flags = pip.platform_flags(runtime, architecture)
+
+    assert [flags[i + 1] for i, f in enumerate(flags) if f == "--platform"] == platforms
+    assert flags[-5:] == ("--implementation", "cp", "--python-version", version,
+                          "--only-binary=:all:")
+
+
+def test_an_architecture_lambda_does_not_offer_is_refused() -> None:
+    with pytest.raises(BuildError, match=r"architecture 'i386' is not one Lambda offers: "
+                                         r"use x86_64 or arm64"):
+        pip.platform_flags("python3.11", "i386")
 
 
 def test_the_install_targets_a_directory_with_this_interpreters_pip_and_no_bytecode() -> None:
