@@ -472,12 +472,13 @@ def _content_hashes(cache_dir: Path, files: Iterable[SourceFile]) -> dict[str, s
         memo = {}
     now = time.time_ns()
     result: dict[str, str] = {}
-    changed = False
+    kept: dict[str, list[Any]] = {}  # only this tree's files: the memo cannot grow stale
     for path, st in files:
         sig = _signature(st)
         known = memo.get(path)
         if known is not None and known[:4] == sig:
             result[path] = known[4]
+            kept[path] = known
             continue
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -487,10 +488,9 @@ def _content_hashes(cache_dir: Path, files: Iterable[SourceFile]) -> dict[str, s
         # A file written within the filesystem's timestamp granularity of this read
         # could change again without its signature changing: hash it again next time.
         if now - st.st_ctime_ns > _RACY_NS:
-            memo[path] = [*sig, result[path]]
-            changed = True
-    if changed:
-        _write_json(memo_path, memo)
+            kept[path] = [*sig, result[path]]
+    if kept != memo:
+        _write_json(memo_path, kept)
     return result
 
 
