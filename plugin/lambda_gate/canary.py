@@ -158,6 +158,7 @@ def _percent(weight: float) -> int:
 
 def run_canary(client, function: str, alias: str, version: str, weights: Sequence[int], *,
                interval: float, checks: Sequence[Check] = (),
+               before: Sequence[Check] | None = None,
                wait: Callable[[float], None] = time.sleep,
                log: Callable[[str], None] = print) -> AliasChange:
     """Shift ``alias`` to ``version`` through ``weights`` and then wholly; see module doc.
@@ -165,7 +166,9 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
     Every write is guarded by the RevisionId of the alias as this canary left it, so a
     deploy that moves the alias meanwhile stops the canary with
     :class:`~lambda_gate.errors.AliasConflict`. ``wait`` is the pause between a step and
-    its checks (tests pass a function that records instead of sleeping).
+    its checks (tests pass a function that records instead of sleeping). ``before`` are
+    the checks run once before the first step (default: ``checks``); a canary does not
+    start, or resume, while one fails.
     """
     weights = parse_weights(weights)
     interval = validate_interval(interval)
@@ -189,7 +192,7 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
         return AliasChange(alias=alias, before=version, after=version, created=False)
     old = state.version
 
-    def checked(state: AliasState, where: str) -> AliasState:
+    def checked(state: AliasState, where: str, checks: Sequence[Check]) -> AliasState:
         for check in checks:
             reason = check()
             if reason is None:
@@ -205,7 +208,7 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
                                    f"{reason}. Nothing was changed.")
         return state
 
-    state = checked(state, f"at {reached}%")
+    state = checked(state, f"at {reached}%", checks if before is None else before)
     try:
         for weight in (w for w in weights if w > reached):
             state = aliases.shift_weight(client, function, state, version, weight / 100)
@@ -214,7 +217,7 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
             if interval:
                 log(f"waiting {interval:g}s before checking")
             wait(interval)
-            state = checked(state, f"at {weight}%")
+            state = checked(state, f"at {weight}%", checks)
     except KeyboardInterrupt:
         log(f"interrupted: {alias} still sends part of its traffic to version {version}. "
             f"Rerun the same promotion to finish it, or `invoke rollback --alias {alias}` "

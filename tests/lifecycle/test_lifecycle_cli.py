@@ -7,11 +7,15 @@ terraform apply is needed; each command runs against the session's local AWS.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
 from lambda_gate import aliases
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -166,3 +170,40 @@ def test_without_an_apply_or_a_configured_name_the_tasks_say_how_to_set_it(proje
     assert result.returncode == 2
     assert "lambda_gate.function.name is not set" in result.stderr
     assert "INVOKE_LAMBDA_GATE_FUNCTION_NAME" in result.stderr
+
+
+FAILING_THROUGH_ALIAS = '''
+def test_the_new_version_is_broken(lambda_invoke):
+    assert lambda_invoke({}).payload == {"version": "never"}
+'''
+
+
+def test_smoke_tests_failing_through_the_alias_roll_the_canary_back(
+        project, run, lambda_state, function):
+    project.write("smoke-alias-bad/test_alias.py", FAILING_THROUGH_ALIAS)
+
+    result = run("promote", "--version", "4", "--force", "--canary", "50", "--interval",
+                 "0", "--smoke-alias", INVOKE_LAMBDA_GATE_SMOKE_PATH="smoke-alias-bad")
+
+    assert result.returncode == 1
+    assert ("stopped at 50%: the smoke tests against main failed "
+            "(smoke-alias-bad.test_alias::test_the_new_version_is_broken)") in result.stderr
+    assert lambda_state.alias(function, "main") == ("2", {})
+
+
+def test_the_ci_wrapper_promotes_from_any_directory(project, lambda_state, function,
+                                                    tmp_path):
+    (project.root / "bin").mkdir(exist_ok=True)
+    script = project.root / "bin" / "create_update_alias.sh"
+    script.write_bytes((REPO / "bin" / "create_update_alias.sh").read_bytes())
+    script.chmod(0o755)
+
+    result = subprocess.run(
+        [str(script), "--version", "5", "--force", "--alias", "feature-x"], cwd=tmp_path,
+        env={**project.env, "INVOKE_LAMBDA_GATE_FUNCTION_NAME": function}, text=True,
+        capture_output=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "promoted feature-x: 3 -> 5" in result.stdout
+    assert lambda_state.alias(function, "feature-x") == ("5", {})

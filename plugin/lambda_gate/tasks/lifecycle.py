@@ -149,10 +149,12 @@ def run_canary_promotion(c, settings: Settings, target: AwsTarget,
     watch = canary.parse_alarms(alarms_setting(c), alias=alias, function=function)
     if watch:
         checks.append(canary.alarm_check(target.client("cloudwatch"), watch))
+    before = list(checks)  # the smoke tests would only test the old version yet
     if smoke_alias:
         checks.append(_alias_smoke_check(settings, target, published, alias, reporter))
     return canary.run_canary(target.client("lambda"), function, alias, published.version,
-                             steps, interval=seconds, checks=checks, log=reporter.detail)
+                             steps, interval=seconds, checks=checks, before=before,
+                             log=reporter.detail)
 
 
 def _alias_smoke_check(settings: Settings, target: AwsTarget,
