@@ -7,6 +7,7 @@ publish (each terraform apply costs about ten seconds against the local AWS).
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 
@@ -161,3 +162,40 @@ def test_a_failing_smoke_test_leaves_the_alias_and_names_the_test(broken_deploy)
     assert broken_deploy.versions == ["1", "2"]
     assert "version 2 is left published, unaliased" in broken_deploy.output
     assert "Traceback" not in broken_deploy.output
+
+
+@pytest.fixture(scope="module")
+def promote_untested(broken_deploy, run):
+    return run("promote", "--version", "2", "--alias", "main")
+
+
+@pytest.fixture(scope="module")
+def promote_forced(promote_untested, run):
+    return run("promote", "--version", "2", "--alias", "main", "--force")
+
+
+def test_every_deploy_leaves_a_record_of_what_it_did(first_deploy, project):
+    records = [json.loads(p.read_text()) for p in
+               sorted((project.root / ".lambda-gate/env/local/records").glob("*.json"))]
+    first = records[0]
+
+    assert first["outcome"] == "promoted"
+    assert (first["function"], first["version"], first["alias"]) == (FUNCTION, "1", "main")
+    assert (first["alias_before"], first["alias_after"]) == (None, "1")
+    assert first["qualified_arn"].endswith(f"function:{FUNCTION}:1")
+    assert first["code_sha256"] == first["artifact_sha256"]
+    assert (first["tests_passed"], first["tests_failed"], first["tests_skipped"]) == (3, 0, 0)
+    assert first["git_branch"] == "main"
+    assert {"build", "apply", "smoke", "promote"} <= set(first["durations"])
+
+
+def test_promote_refuses_a_version_no_record_shows_passing(promote_untested):
+    assert promote_untested.result.returncode == 1
+    assert "no deploy record shows version 2 passed its smoke tests" in promote_untested.output
+    assert promote_untested.aliases["main"] == "1"
+
+
+def test_promote_with_force_moves_the_alias_anyway(promote_forced):
+    assert promote_forced.result.returncode == 0, promote_forced.output
+    assert promote_forced.aliases["main"] == "2"
+    assert "promoted main: 1 -> 2" in promote_forced.output

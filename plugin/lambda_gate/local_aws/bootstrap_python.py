@@ -87,6 +87,12 @@ def main(argv):
         spec = json.load(f)
     # A script's own directory heads sys.path; the handler must see only the task root.
     sys.path[0] = spec["task_root"]
+    # Started with -S: the interpreter's site-packages stand in for the libraries
+    # Lambda's runtime provides (boto3), without running every .pth file of the host
+    # (they can cost a few hundred milliseconds per invocation).
+    import site
+
+    sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
     outcome = _run(spec)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -74,7 +74,7 @@ def command_for(runtime: str | None) -> list[str]:
     runtime = runtime or ""
     if runtime.startswith("python3."):
         python = _working_python(runtime) or sys.executable
-        return [python, "-s", str(PYTHON_BOOTSTRAP)]
+        return [python, "-s", "-S", str(PYTHON_BOOTSTRAP)]
     if runtime.startswith("nodejs"):
         node = shutil.which("node")
         if node is None:
