@@ -313,6 +313,14 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             try:
                 tf.apply()
                 outputs = tf.outputs()
+            except TerraformError as exc:
+                if not exc.message.startswith("terraform apply failed"):
+                    raise
+                raise TerraformError(
+                    f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
+                    "error and keeps what it changed before it (an updated function has "
+                    "published a version): fix the error and run again; `invoke plan` "
+                    "shows what is left to do.") from None
             finally:
                 reporter.durations["terraform"] = round(tf.seconds, 3)
             last = settings.env_state_dir / LAST_APPLY
