@@ -125,12 +125,20 @@ def build_package(settings: BuildSettings, *, force: bool = False,
             "filename will fail: ship it through S3 instead (s3_bucket and s3_key on "
             "aws_lambda_function)."
         )
+    changed = _changed_since(sources)
+    if changed:
+        warnings.append(
+            f"source files changed while the package was built ({', '.join(changed[:5])}"
+            f"{' ...' if len(changed) > 5 else ''}), so it may not match the tree as it is "
+            "now; it was not cached. Build again once they are saved."
+        )
     result = BuildResult(
         path=settings.artifact, code_sha256=stats.code_sha256, size=stats.size,
         unzipped_size=stats.unzipped_size, file_count=stats.file_count, cached=False,
         fingerprint=fp, warnings=tuple(warnings),
     )
-    _store(settings, result)
+    if not changed:  # else the cache would file these bytes under the wrong fingerprint
+        _store(settings, result)
     for warning in result.warnings:
         log(f"build: warning: {warning}")
     log(f"build: wrote {_describe(result)}")
@@ -148,6 +156,20 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _changed_since(sources: Mapping[str, SourceFile]) -> list[str]:
+    """Archive paths of source files whose stat signature is not the one fingerprinted."""
+    changed = []
+    for arcname, f in sources.items():
+        try:
+            current = os.stat(f.path)
+        except OSError:
+            changed.append(arcname)
+            continue
+        if _signature(current) != _signature(f.st):
+            changed.append(arcname)
+    return sorted(changed)
 
 
 def _check_unzipped_size(files: Mapping[str, SourceFile]) -> None:

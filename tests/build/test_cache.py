@@ -145,3 +145,23 @@ def test_the_cache_keeps_only_the_most_recently_used_builds(
         build_package(settings, log=quiet)
 
     assert len(list(settings.cache_dir.glob("*.zip"))) == build.CACHE_KEEP
+
+
+def test_a_source_file_edited_during_the_build_gives_a_warning_and_no_cache_entry(
+        tmp_path: Path, make_settings: MakeSettings) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.js").write_text("exports.handler = async () => 1;\n")
+    settings = make_settings(src, runtime="nodejs20.x", handler="index.handler",
+                             command="node -e 0")
+
+    def edit_when_the_build_step_starts(line: str) -> None:
+        if line == "build: node -e 0":
+            (src / "index.js").write_text("exports.handler = async () => 2;\n")
+
+    result = build_package(settings, log=edit_when_the_build_step_starts)
+
+    assert result.warnings == (
+        "source files changed while the package was built (index.js), so it may not match "
+        "the tree as it is now; it was not cached. Build again once they are saved.",)
+    assert not list(settings.cache_dir.glob("*.zip"))
