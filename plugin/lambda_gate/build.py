@@ -8,10 +8,12 @@ and an unchanged function is not published again.
 
 Every input that can change the zip goes into a fingerprint; a zip built from the same
 fingerprint before is reused from the cache without running pip or npm. Content hashes
-of source files are remembered by their stat signature (size, mtime, ctime, inode) so
-an unchanged tree is fingerprinted without reading it: that keeps the no-op redeploy
-fast. ctime is part of the signature because no tool can set it back, so any write
-to a file is noticed even if its mtime is restored.
+of source files are remembered by their stat signature (size, mtime, ctime, inode), and
+so is the fingerprint of a whole tree whose signatures are all unchanged, so a no-op
+redeploy only walks the tree and reads no file. ctime is part of the signature because
+no tool can set it back, so any write to a file is noticed even if its mtime is
+restored; files changed in the last two seconds are never remembered, as a second
+write within one timestamp tick would leave no trace.
 """
 
 from __future__ import annotations
