@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "aliases": {
         "protected": "main",
         "approve": False,
+        # CloudWatch alarms a canary watches: names, or prefixes ending in '*';
+        # {alias} and {function} are filled in.
+        "alarms": "",
     },
     "environment": "local",
     "environments": {

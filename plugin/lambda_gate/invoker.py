@@ -143,7 +143,7 @@ class LambdaInvoker:
 
     def _check_version(self, result: InvokeResult, invocation_type: str) -> None:
         executed = result.executed_version
-        if executed == self.target.version:
+        if executed == self.target.version or executed in self.target.routed_versions:
             return
         if executed is None and invocation_type != "RequestResponse":
             return  # asynchronous and dry-run invocations do not report a version

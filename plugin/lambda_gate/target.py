@@ -130,6 +130,8 @@ class LambdaTarget:
     environment_variable_names: tuple[str, ...] = ()
     alias: str | None = None
     endpoint_url: str | None = field(default=None, compare=False)
+    #: Through a weighted alias (a canary), the other version it routes a share to.
+    routed_versions: tuple[str, ...] = ()
 
     @property
     def qualifier(self) -> str:
@@ -490,6 +492,11 @@ def resolve_target(client: Any, settings: TargetSettings) -> tuple[LambdaTarget,
     version = settings.version
     assert version is not None
     alias = version.value if version.value != cfg["Version"] else None
+    routed: tuple[str, ...] = ()
+    if alias is not None:
+        found = client.get_alias(FunctionName=cfg["FunctionName"], Name=alias)
+        weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        routed = tuple(sorted(weights))
     variables = (cfg.get("Environment") or {}).get("Variables") or {}
     base_arn = cfg["FunctionArn"].split(":function:")[0]
     target = LambdaTarget(
@@ -504,5 +511,6 @@ def resolve_target(client: Any, settings: TargetSettings) -> tuple[LambdaTarget,
         environment_variable_names=tuple(sorted(variables)),
         alias=alias,
         endpoint_url=client.meta.endpoint_url,
+        routed_versions=routed,
     )
     return target, frozenset(str(v) for v in variables.values())

@@ -112,6 +112,16 @@ def test_update_alias_with_a_stale_revision_id_is_refused(lambda_api, alias_name
     assert lambda_api.get_alias(FunctionName=name, Name=alias_name)["FunctionVersion"] == "2"
 
 
+def test_creating_an_alias_that_exists_is_a_resource_conflict(lambda_api, alias_name: str,
+                                                               two_versions: Deployed) -> None:
+    name = two_versions.name
+    lambda_api.create_alias(FunctionName=name, Name=alias_name, FunctionVersion="1")
+    with pytest.raises(ClientError) as raised:
+        lambda_api.create_alias(FunctionName=name, Name=alias_name, FunctionVersion="2")
+    assert error_code(raised) == "ResourceConflictException"
+    assert lambda_api.get_alias(FunctionName=name, Name=alias_name)["FunctionVersion"] == "1"
+
+
 @pytest.mark.parametrize("bad_name", ["123", "has.dot", "x" * 129],
                          ids=["all-digits", "dot", "too-long"])
 def test_invalid_alias_names_are_refused(lambda_api, two_versions: Deployed,

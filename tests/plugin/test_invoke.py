@@ -102,6 +102,20 @@ def test_a_result_from_another_version_is_refused(aliased, lambda_client, local_
         invoke({})
 
 
+def test_through_a_weighted_alias_either_routed_version_is_accepted(aliased, lambda_client):
+    lambda_client.update_alias(FunctionName=aliased.name, Name="live", FunctionVersion="1",
+                               RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    settings = resolve_settings({"arn": aliased.arn("live"), "allow_alias": True}, {}, {})
+    client = make_client(settings)
+    target, _ = resolve_target(client, settings)
+    invoke = LambdaInvoker(client, target)
+
+    seen = {invoke({}).executed_version for _ in range(20)}
+
+    assert target.routed_versions == ("2",)
+    assert seen == {"1", "2"}
+
+
 def test_the_fixture_fails_the_test_when_another_version_ran(pytester, run_pytest, aliased):
     pytester.makepyfile(f"""
         import boto3

@@ -174,7 +174,12 @@ class LocalAwsMiddleware:
         fidelity.validate_alias_name(str(params.get("Name", "")))
         fidelity.validate_function_version(params.get("FunctionVersion"))
         with self._lock:
-            _, arn, versions = self._function(call)
+            name, arn, versions = self._function(call)
+            existing = call.backend()._lambdas._get_function_aliases(name)
+            if str(params.get("Name")) in existing:
+                # moto answers ConflictException; Lambda, ResourceConflictException.
+                raise ApiFault(409, "ResourceConflictException",
+                               f"Alias already exists: {arn}:{params['Name']}")
             fidelity.validate_routing(params.get("RoutingConfig"),
                                       str(params["FunctionVersion"]), versions, arn)
             return self._moto(call)
