@@ -419,6 +419,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     alias = options.alias
     if alias:
         aliases.validate_alias(alias)
+        branch = deploying_branch(settings)  # for the record and the branch guard
     else:
         branch = aliases.current_branch(cwd=settings.root)
         alias = aliases.alias_for_branch(branch)
@@ -459,7 +460,7 @@ def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
     if options.dry_run:
-        dry_run_step(settings, target, reporter, record)
+        dry_run_step(settings, target, reporter, record, full=options.full)
         return
     published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
                            full=options.full)
@@ -512,15 +513,16 @@ def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
 # -- dry run ---------------------------------------------------------------------------
 
 def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
-                 record: records.DeployRecord) -> None:
+                 record: records.DeployRecord, *, full: bool = False) -> None:
     """Show the plan and the alias change a deploy would make; change nothing.
 
     Runs ``terraform plan`` (never apply) and reads the alias; publishes no version,
     writes no alias, and leaves a record with outcome ``dry-run`` that vouches for no
-    version.
+    version. The summary follows what a deploy would do: when nothing changed since the
+    last apply a deploy skips terraform, so a plan that only shows drift publishes nothing.
     """
     alias = record.alias
-    assert alias is not None
+    assert alias is not None and record.artifact_sha256 is not None
     with reporter.step("plan"):
         report = preflight.check(
             settings.terraform.dir,
@@ -536,6 +538,14 @@ def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
             outputs: TerraformOutputs | None = tf.outputs()
         except TerraformError:
             outputs = None  # nothing applied yet in this environment
+        fingerprint = inputs_fingerprint(settings, record.artifact_sha256,
+                                         tf.input_variables())
+        skipped = None if full else _unchanged(settings, target.client("lambda"),
+                                               fingerprint, record.artifact_sha256)
+        if skipped is not None:
+            outputs = skipped
+            reporter.detail(f"no change since the last apply (version {skipped.version}): "
+                            "a deploy would skip terraform; --full forces it")
     function = (outputs.function_name if outputs else None) or configured_function(settings)
     current = (aliases.get_alias(target.client("lambda"), function, alias)
                if function else None)
@@ -543,7 +553,7 @@ def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
     record.alias_before = current.version if current else None
     record.alias_after = record.alias_before
     record.outcome = "dry-run"
-    summary = dry_run_summary(alias, changes=plan.changes,
+    summary = dry_run_summary(alias, changes=plan.changes and skipped is None,
                               alias_version=record.alias_before,
                               deployed_version=outputs.version if outputs else None)
     if protected(settings, alias) and not summary.startswith("no change"):

@@ -82,6 +82,11 @@ def test_a_dry_run_of_an_unchanged_project_says_there_is_nothing_to_do(unchanged
             in unchanged.output), unchanged.output
 
 
+def test_a_dry_run_says_when_a_deploy_would_skip_terraform(unchanged, changed):
+    assert "a deploy would skip terraform" in unchanged.output
+    assert "a deploy would skip terraform" not in changed.output
+
+
 def test_a_dry_run_of_changed_code_says_it_would_publish_and_move_the_alias(changed):
     assert changed.result.returncode == 0, changed.output
     assert ("dry run: would publish a new version and move main from 1 to it after the "
