@@ -37,10 +37,10 @@ SUMMARY = HERE / "results" / "summary.json"
 #: Each benchmark module and its arguments: (full run, --quick).
 BENCHMARKS: dict[str, tuple[dict, dict]] = {
     "bench_pipeline": ({"deploys": 3, "redeploys": 3}, {"deploys": 1, "redeploys": 1}),
+    "bench_noop": ({"repeats": 3}, {"repeats": 1}),
     "bench_build": ({"repeats": 5}, {"repeats": 2}),
     "bench_invoke": ({"n": 30}, {"n": 10}),
     "bench_fixture": ({"n": 30}, {"n": 10}),
-    "bench_noop": ({}, {}),
     "bench_prune": ({"versions": 1000}, {"versions": 200}),
 }
 
