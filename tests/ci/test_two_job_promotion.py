@@ -1,0 +1,106 @@
+"""main's path through CI: publish and smoke-test in one job, promote in another.
+
+The promote job starts from a fresh checkout holding only what the CircleCI template
+carries through its workspace. It must find the smoke job's record there and move the
+protected alias to exactly the tested version; without the records it must refuse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+import yaml
+
+FUNCTION = "gate-ci-jobs"
+ROLE = "arn:aws:iam::123456789012:role/lambda-gate-deploy"
+SETTINGS = f"""\
+lambda_gate:
+  reports_dir: reports
+  terraform:
+    vars: {{function_name: {FUNCTION}}}
+  environments:
+    prod:
+      role_arn: {ROLE}
+      branches: main
+"""
+CHECKOUT = ("src", "smoke", "terraform", "tasks.py", "invoke.yaml")
+
+
+def carried_paths(examples) -> list[str]:
+    config = yaml.safe_load((examples / "circleci" / "config.yml").read_text())
+    steps = config["jobs"]["publish-main"]["steps"]
+    return next(step["persist_to_workspace"]["paths"] for step in steps
+                if isinstance(step, dict) and "persist_to_workspace" in step)
+
+
+@pytest.fixture(scope="module")
+def examples(request):
+    return request.config.rootpath / "examples" / "ci"
+
+
+@pytest.fixture(scope="module")
+def publish_job(make_project):
+    project = make_project(FUNCTION)
+    project.write("invoke.yaml", SETTINGS)
+    for step in (["build"], ["apply", "--env", "prod"], ["smoke", "--env", "prod"]):
+        result = project.invoke(*step)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def fresh_checkout(publish_job, tmp_path, carried: list[str]):
+    """A new working copy with only ``carried`` brought over from the publish job."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in [*CHECKOUT, *carried]:
+        source = publish_job.root / name
+        target = checkout / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy(source, target)
+    return dataclasses.replace(publish_job, root=checkout)
+
+
+def version_tested_in(project) -> str:
+    return json.loads((project.root / "reports" / "deploy-record.json").read_text())[
+        "version"]
+
+
+def promote(project, version: str):
+    return project.invoke("promote", "--version", version, "--alias", "main",
+                          "--env", "prod", "--approve")
+
+
+def test_the_smoke_job_leaves_its_record_in_the_reports(publish_job):
+    record = json.loads((publish_job.root / "reports" / "deploy-record.json").read_text())
+
+    assert (record["version"], record["outcome"], record["smoke_passed"]) == (
+        "1", "tested", True)
+    assert (publish_job.root / "reports" / "smoke-1.xml").is_file()
+
+
+def test_promote_without_the_records_refuses_the_version(publish_job, tmp_path, examples):
+    carried = [p for p in carried_paths(examples) if not p.endswith("records")]
+    checkout = fresh_checkout(publish_job, tmp_path, carried)
+
+    result = promote(checkout, version_tested_in(checkout))
+
+    assert result.returncode == 1
+    assert ("no deploy record shows version 1 passed its smoke tests" in result.stderr)
+
+
+def test_promote_in_a_fresh_checkout_moves_the_alias_to_the_version_tested_in(
+        publish_job, tmp_path, examples, lambda_client):
+    checkout = fresh_checkout(publish_job, tmp_path, carried_paths(examples))
+
+    result = promote(checkout, version_tested_in(checkout))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created main -> 1" in result.stdout
+    alias = lambda_client.get_alias(FunctionName=FUNCTION, Name="main")
+    assert alias["FunctionVersion"] == "1"
