@@ -94,7 +94,7 @@ def test_promote_without_the_records_refuses_the_version(publish_job, tmp_path, 
     assert ("no deploy record shows version 1 passed its smoke tests" in result.stderr)
 
 
-def test_promote_in_a_fresh_checkout_moves_the_alias_to_the_version_tested_in(
+def test_promote_in_a_fresh_checkout_moves_the_alias_to_the_tested_version(
         publish_job, tmp_path, examples, lambda_client):
     checkout = fresh_checkout(publish_job, tmp_path, carried_paths(examples))
 
