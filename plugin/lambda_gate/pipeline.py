@@ -8,22 +8,17 @@ so CI can run them one job at a time; :func:`deploy` runs them all and writes th
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-from botocore.exceptions import ClientError
-
-from . import aliases, gate, preflight, records, smoke
+from . import aliases, gate, records, smoke
 from .archive import code_sha256
-from .aws import AwsTarget, local_target, remote_target, require_branch
+from .aws import AwsTarget
 from .build import BuildResult, build_package
 from .config import Settings
 from .errors import (
@@ -31,134 +26,36 @@ from .errors import (
     ConfigError,
     Error,
     GateClosed,
-    LambdaApiError,
-    LocalAwsError,
     TerraformError,
 )
+from .publish import (
+    Published,
+    apply_step,
+    check_configuration,
+    inputs_fingerprint,
+    live_code_sha256,
+    terraform_for,
+    unchanged_outputs,
+)
 from .report import Reporter
-from .terraform import Terraform, TerraformOutputs
+from .targets import (
+    LAST_APPLY,
+    aws_target,
+    deploying_branch,
+    function_name,
+    records_dir,
+    state_path,
+)
+from .terraform import TerraformOutputs
 
-LAST_APPLY = "last-apply.json"
+__all__ = [
+    "LAST_APPLY", "DeployOptions", "Published", "apply_step", "aws_target", "build_step",
+    "check_configuration", "configured_function", "deploy", "deploying_branch",
+    "dry_run_step", "dry_run_summary", "existing_artifact", "function_name",
+    "live_code_sha256", "promote_command", "protected", "records_dir", "require_approval",
+    "save_record", "smoke_step", "state_path", "terminal_confirm", "terraform_for",
+]
 
-
-@dataclass(frozen=True)
-class Published:
-    """The numbered version an apply published (or left in place), as Lambda has it."""
-
-    function_name: str
-    version: str
-    qualified_arn: str
-    code_sha256: str
-    applied: bool
-
-
-# -- where the deploy goes -------------------------------------------------------------
-
-def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = None,
-               start_local: bool = True) -> AwsTarget:
-    """The AWS endpoint of the settings' environment.
-
-    For ``local`` it starts the embedded local AWS when it is not running, and when that
-    server is a new, empty one it resets the environment's terraform state and deploy
-    records, which describe functions the server no longer has.
-
-    An environment limited to ``branches`` is checked against the git branch being
-    deployed, whatever alias the deploy targets: ``--alias`` picks the alias, never the
-    permission to deploy.
-    """
-    env = settings.environment
-    if not env.local or env.branches:
-        branch = branch or deploying_branch(settings)
-        require_branch(env, branch)
-    if not env.local:
-        return remote_target(env, branch=branch)
-    url, instance_id = _local_endpoint(settings, reporter, start=start_local)
-    marker = settings.env_state_dir / "local-aws-instance"
-    known = marker.read_text().strip() if marker.exists() else None
-    if known != instance_id:
-        if known is not None or any(_local_state_files(settings)):
-            reporter.warn("the local AWS was restarted empty: reset the local environment's "
-                          "terraform state and deploy records")
-            for path in _local_state_files(settings):
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(instance_id)
-    return local_target(env.region, url)
-
-
-def deploying_branch(settings: Settings) -> str | None:
-    """The git branch being deployed, or ``None`` when it cannot be told."""
-    try:
-        return aliases.current_branch(cwd=settings.root)
-    except ConfigError:
-        return None
-
-
-def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> tuple[str, str]:
-    """URL and instance id of the local AWS: the configured one, else our daemon."""
-    from .local_aws import daemon
-
-    if settings.local_url:
-        try:
-            answer = requests.get(f"{settings.local_url}/_lambda_gate/instance", timeout=5)
-            answer.raise_for_status()
-            return settings.local_url, str(answer.json()["instance_id"])
-        except (requests.RequestException, ValueError, KeyError):
-            raise LocalAwsError(
-                f"no lambda-gate local AWS answers at {settings.local_url} "
-                "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "
-                "the setting to let deploy start one."
-            ) from None
-    status = daemon.status(settings.state_dir)
-    if status is None:
-        if not start:
-            raise LocalAwsError("the local AWS is not running: start it with "
-                                "`invoke local-aws`.")
-        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
-        reporter.detail(f"started the local AWS at {status.url} "
-                        "(stop it with `invoke local-aws --stop`)")
-    return status.url, status.instance_id
-
-
-def _local_state_files(settings: Settings) -> list[Path]:
-    base = settings.env_state_dir
-    candidates = [state_path(settings), base / LAST_APPLY, base / "records"]
-    candidates.append(state_path(settings).with_suffix(".tfstate.backup"))
-    return [p for p in candidates if p.exists()]
-
-
-def state_path(settings: Settings) -> Path:
-    env = settings.environment
-    if env.state_path is not None:
-        return env.state_path
-    return settings.env_state_dir / "terraform.tfstate"
-
-
-def records_dir(settings: Settings) -> Path:
-    return settings.env_state_dir / "records"
-
-
-def function_name(settings: Settings) -> str:
-    """The function the alias tasks work on: the environment's last apply, else config."""
-    last = settings.env_state_dir / LAST_APPLY
-    if last.exists():
-        try:
-            name = json.loads(last.read_text())["outputs"]["function_name"]
-        except (ValueError, KeyError, TypeError):
-            name = None
-        if name:
-            return str(name)
-    if settings.function.name:
-        return settings.function.name
-    raise ConfigError(
-        f"no function to work on in environment {settings.environment.name!r}: no apply "
-        "is recorded there and lambda_gate.function.name is not set. Run `invoke apply`, "
-        "or set the name in invoke.yaml (lambda_gate: {function: {name: ...}}) or "
-        "INVOKE_LAMBDA_GATE_FUNCTION_NAME."
-    )
 
 
 # -- build -------------------------------------------------------------------------------
@@ -175,168 +72,6 @@ def existing_artifact(settings: Settings) -> str:
     if not artifact.is_file():
         raise ConfigError(f"no artifact at {artifact}: run `invoke build` first.")
     return code_sha256(artifact)
-
-
-# -- terraform ---------------------------------------------------------------------------
-
-def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
-                  artifact: Path) -> Terraform:
-    env = dict(target.env)
-    tf_vars = {
-        "artifact_path": str(artifact),
-        "runtime": settings.function.runtime,
-        "handler": settings.function.handler,
-        "architecture": settings.function.architecture,
-        **settings.terraform.vars,
-    }
-    if settings.function.name:
-        tf_vars.setdefault("function_name", settings.function.name)
-    env.update({f"TF_VAR_{k}": v for k, v in tf_vars.items()})
-    environment = settings.environment
-    return Terraform(
-        settings.terraform.dir,
-        data_dir=settings.env_state_dir / "tf-data",
-        binary=settings.terraform.binary,
-        env=env,
-        plugin_dir=settings.terraform.plugin_dir,
-        state_path=None if environment.backend_config else state_path(settings),
-        backend_config=environment.backend_config,
-        var_files=environment.var_files,
-        color=reporter.color,
-        log=reporter.detail,
-    )
-
-
-#: Files terraform or its users leave in a configuration directory that are not inputs:
-#: state (ours lives elsewhere), its lock and backups, plans, crash logs, the lock file
-#: that the first init writes.
-_VOLATILE = (".tfstate", ".tfstate.backup", ".tfplan", ".lock.info", ".terraform.lock.hcl",
-             "crash.log")
-
-
-def inputs_fingerprint(settings: Settings, artifact_sha: str,
-                       tf_vars: Mapping[str, str]) -> str:
-    """Everything an apply depends on, so an unchanged deploy can skip terraform.
-
-    The configuration directory's files (a ``file()`` may read any of them), the
-    environment's tfvars and state location, and every ``TF_VAR_`` value terraform would
-    get (``tf_vars``, from :meth:`Terraform.input_variables`). Nothing volatile: no state,
-    no timestamps, no endpoint URL, so an unchanged deploy has an unchanged fingerprint.
-    Values are hashed, never stored.
-    """
-    digest = hashlib.sha256()
-    tf_dir = settings.terraform.dir
-    for path in sorted(tf_dir.rglob("*")):
-        relative = path.relative_to(tf_dir)
-        if (not path.is_file() or path.name.endswith(_VOLATILE)
-                or any(part in (".terraform", "terraform.tfstate.d")
-                       for part in relative.parts[:-1])):
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    env = settings.environment
-    for path in env.var_files:
-        digest.update(b"var-file\0" + (path.read_bytes() if path.is_file() else b"missing"))
-    if env.backend_config is not None:
-        digest.update(b"backend\0" + (env.backend_config.read_bytes()
-                                        if env.backend_config.is_file() else b"missing"))
-    digest.update(json.dumps({
-        "artifact": artifact_sha,
-        "tf_vars": dict(tf_vars),
-        "env": [env.name, env.region, env.profile, env.role_arn,
-                str(env.backend_config or state_path(settings)),
-                [str(p) for p in env.var_files]],
-    }, sort_keys=True).encode())
-    return digest.hexdigest()
-
-
-def live_code_sha256(client, function: str, qualifier: str) -> str | None:
-    try:
-        config = client.get_function_configuration(FunctionName=function, Qualifier=qualifier)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise LambdaApiError(f"cannot read {function}:{qualifier}: {exc}") from None
-    return config.get("CodeSha256")
-
-
-def _unchanged(settings: Settings, client, fingerprint: str,
-               artifact_sha: str) -> TerraformOutputs | None:
-    """The last apply's outputs when nothing changed since and Lambda agrees."""
-    last = settings.env_state_dir / LAST_APPLY
-    if not last.exists():
-        return None
-    try:
-        data = json.loads(last.read_text())
-    except ValueError:
-        return None
-    if data.get("fingerprint") != fingerprint:
-        return None
-    outputs = TerraformOutputs(**data["outputs"])
-    for qualifier in (outputs.version, "$LATEST"):
-        if live_code_sha256(client, outputs.function_name, qualifier) != artifact_sha:
-            return None
-    # Same code is not enough: a configuration changed outside terraform (memory in the
-    # console) moves $LATEST's LastModified, and terraform must put it back.
-    if data.get("latest_modified") != _latest_modified(client, outputs.function_name):
-        return None
-    return outputs
-
-
-def _latest_modified(client, function: str) -> str | None:
-    try:
-        return client.get_function_configuration(FunctionName=function).get("LastModified")
-    except ClientError:
-        return None
-
-
-def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
-               artifact_sha: str, full: bool = False) -> Published:
-    """Publish the artifact through terraform, unless nothing changed since last time."""
-    client = target.client("lambda")
-    with reporter.step("apply"):
-        report = preflight.check(
-            settings.terraform.dir,
-            local_state=settings.environment.backend_config is None,
-            shared_environment=not settings.environment.local
-            and not settings.environment.branches,
-        )
-        for warning in report.warnings:
-            reporter.warn(warning)
-        tf = terraform_for(settings, target, reporter, settings.build.artifact)
-        fingerprint = inputs_fingerprint(settings, artifact_sha, tf.input_variables())
-        outputs = None if full else _unchanged(settings, client, fingerprint, artifact_sha)
-        applied = outputs is None
-        if outputs is not None:
-            reporter.detail(f"no change since the last apply (version {outputs.version}): "
-                            "skipped terraform; --full forces it")
-        else:
-            try:
-                tf.apply()
-                outputs = tf.outputs()
-            except TerraformError as exc:
-                if not exc.message.startswith("terraform apply failed"):
-                    raise
-                raise TerraformError(
-                    f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
-                    "error and keeps what it changed before it (an updated function has "
-                    "published a version): fix the error and run again; `invoke plan` "
-                    "shows what is left to do.") from None
-            finally:
-                reporter.durations["terraform"] = round(tf.seconds, 3)
-            last = settings.env_state_dir / LAST_APPLY
-            last.parent.mkdir(parents=True, exist_ok=True)
-            last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
-                "function_name": outputs.function_name, "version": outputs.version,
-                "qualified_arn": outputs.qualified_arn},
-                "latest_modified": _latest_modified(client, outputs.function_name)}))
-        live = live_code_sha256(client, outputs.function_name, outputs.version)
-        if live is None:
-            raise LambdaApiError(f"terraform reports version {outputs.version} of "
-                                 f"{outputs.function_name}, but Lambda has no such version.")
-        arn = outputs.qualified_arn or client.get_function_configuration(
-            FunctionName=outputs.function_name, Qualifier=outputs.version)["FunctionArn"]
-        reporter.detail(f"version {outputs.version} of {outputs.function_name}: {arn}")
-    return Published(outputs.function_name, outputs.version, arn, live, applied)
 
 
 # -- smoke -----------------------------------------------------------------------------
@@ -524,14 +259,7 @@ def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
     alias = record.alias
     assert alias is not None and record.artifact_sha256 is not None
     with reporter.step("plan"):
-        report = preflight.check(
-            settings.terraform.dir,
-            local_state=settings.environment.backend_config is None,
-            shared_environment=not settings.environment.local
-            and not settings.environment.branches,
-        )
-        for warning in report.warnings:
-            reporter.warn(warning)
+        check_configuration(settings, reporter)
         tf = terraform_for(settings, target, reporter, settings.build.artifact)
         plan = tf.plan()
         try:
@@ -540,7 +268,7 @@ def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
             outputs = None  # nothing applied yet in this environment
         fingerprint = inputs_fingerprint(settings, record.artifact_sha256,
                                          tf.input_variables())
-        skipped = None if full else _unchanged(settings, target.client("lambda"),
+        skipped = None if full else unchanged_outputs(settings, target.client("lambda"),
                                                fingerprint, record.artifact_sha256)
         if skipped is not None:
             outputs = skipped

@@ -15,8 +15,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-PASSED_OUTCOMES = ("promoted", "approval-required", "unchanged", "dry-run")
-
 
 @dataclass
 class DeployRecord:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lambda_gate import config
-from lambda_gate.pipeline import inputs_fingerprint
+from lambda_gate.publish import inputs_fingerprint
 
 REFERENCE = Path(__file__).resolve().parents[2] / "terraform"
 SHA = "y+Ucy6WdLJLVqslHmWjD3hef1fXcpfCfefsQbNaxs/E="

@@ -37,6 +37,7 @@ def plan(c, env=None):
     pipeline.existing_artifact(settings)
     tf = pipeline.terraform_for(settings, target, reporter, settings.build.artifact)
     with reporter.step("plan"):
+        pipeline.check_configuration(settings, reporter)
         result = tf.plan()
     reporter.summary("plan: changes pending" if result.changes else "plan: no changes", True)
 

@@ -1,0 +1,201 @@
+"""The apply step: publish the built artifact as a numbered version with terraform.
+
+Before terraform runs, the configuration is checked (:mod:`.preflight`). An apply is
+skipped when nothing it depends on changed since the last successful one and Lambda
+confirms it, because an unchanged package must publish nothing and a no-op deploy should
+cost a second, not terraform's ten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from . import preflight
+from .aws import AwsTarget
+from .config import Settings
+from .errors import LambdaApiError, TerraformError
+from .report import Reporter
+from .targets import LAST_APPLY, state_path
+from .terraform import Terraform, TerraformOutputs
+
+
+@dataclass(frozen=True)
+class Published:
+    """The numbered version an apply published (or left in place), as Lambda has it."""
+
+    function_name: str
+    version: str
+    qualified_arn: str
+    code_sha256: str
+    applied: bool
+
+
+def check_configuration(settings: Settings, reporter: Reporter) -> None:
+    """Preflight the terraform configuration; print its warnings, raise its errors."""
+    report = preflight.check(
+        settings.terraform.dir,
+        local_state=settings.environment.backend_config is None,
+        shared_environment=not settings.environment.local
+        and not settings.environment.branches,
+    )
+    for warning in report.warnings:
+        reporter.warn(warning)
+
+
+def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
+                  artifact: Path) -> Terraform:
+    env = dict(target.env)
+    tf_vars = {
+        "artifact_path": str(artifact),
+        "runtime": settings.function.runtime,
+        "handler": settings.function.handler,
+        "architecture": settings.function.architecture,
+        **settings.terraform.vars,
+    }
+    if settings.function.name:
+        tf_vars.setdefault("function_name", settings.function.name)
+    env.update({f"TF_VAR_{k}": v for k, v in tf_vars.items()})
+    environment = settings.environment
+    return Terraform(
+        settings.terraform.dir,
+        data_dir=settings.env_state_dir / "tf-data",
+        binary=settings.terraform.binary,
+        env=env,
+        plugin_dir=settings.terraform.plugin_dir,
+        state_path=None if environment.backend_config else state_path(settings),
+        backend_config=environment.backend_config,
+        var_files=environment.var_files,
+        color=reporter.color,
+        log=reporter.detail,
+    )
+
+
+#: Files terraform or its users leave in a configuration directory that are not inputs:
+#: state (ours lives elsewhere), its lock and backups, plans, crash logs, the lock file
+#: that the first init writes.
+_VOLATILE = (".tfstate", ".tfstate.backup", ".tfplan", ".lock.info", ".terraform.lock.hcl",
+             "crash.log")
+
+
+def inputs_fingerprint(settings: Settings, artifact_sha: str,
+                       tf_vars: Mapping[str, str]) -> str:
+    """Everything an apply depends on, so an unchanged deploy can skip terraform.
+
+    The configuration directory's files (a ``file()`` may read any of them), the
+    environment's tfvars and state location, and every ``TF_VAR_`` value terraform would
+    get (``tf_vars``, from :meth:`Terraform.input_variables`). Nothing volatile: no state,
+    no timestamps, no endpoint URL, so an unchanged deploy has an unchanged fingerprint.
+    Values are hashed, never stored.
+    """
+    digest = hashlib.sha256()
+    tf_dir = settings.terraform.dir
+    for path in sorted(tf_dir.rglob("*")):
+        relative = path.relative_to(tf_dir)
+        if (not path.is_file() or path.name.endswith(_VOLATILE)
+                or any(part in (".terraform", "terraform.tfstate.d")
+                       for part in relative.parts[:-1])):
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    env = settings.environment
+    for path in env.var_files:
+        digest.update(b"var-file\0" + (path.read_bytes() if path.is_file() else b"missing"))
+    if env.backend_config is not None:
+        digest.update(b"backend\0" + (env.backend_config.read_bytes()
+                                        if env.backend_config.is_file() else b"missing"))
+    digest.update(json.dumps({
+        "artifact": artifact_sha,
+        "tf_vars": dict(tf_vars),
+        "env": [env.name, env.region, env.profile, env.role_arn,
+                str(env.backend_config or state_path(settings)),
+                [str(p) for p in env.var_files]],
+    }, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def live_code_sha256(client, function: str, qualifier: str) -> str | None:
+    try:
+        config = client.get_function_configuration(FunctionName=function, Qualifier=qualifier)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise LambdaApiError(f"cannot read {function}:{qualifier}: {exc}") from None
+    return config.get("CodeSha256")
+
+
+def unchanged_outputs(settings: Settings, client, fingerprint: str,
+               artifact_sha: str) -> TerraformOutputs | None:
+    """The last apply's outputs when nothing changed since and Lambda agrees."""
+    last = settings.env_state_dir / LAST_APPLY
+    if not last.exists():
+        return None
+    try:
+        data = json.loads(last.read_text())
+    except ValueError:
+        return None
+    if data.get("fingerprint") != fingerprint:
+        return None
+    outputs = TerraformOutputs(**data["outputs"])
+    for qualifier in (outputs.version, "$LATEST"):
+        if live_code_sha256(client, outputs.function_name, qualifier) != artifact_sha:
+            return None
+    # Same code is not enough: a configuration changed outside terraform (memory in the
+    # console) moves $LATEST's LastModified, and terraform must put it back.
+    if data.get("latest_modified") != _latest_modified(client, outputs.function_name):
+        return None
+    return outputs
+
+
+def _latest_modified(client, function: str) -> str | None:
+    try:
+        return client.get_function_configuration(FunctionName=function).get("LastModified")
+    except ClientError:
+        return None
+
+
+def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
+               artifact_sha: str, full: bool = False) -> Published:
+    """Publish the artifact through terraform, unless nothing changed since last time."""
+    client = target.client("lambda")
+    with reporter.step("apply"):
+        check_configuration(settings, reporter)
+        tf = terraform_for(settings, target, reporter, settings.build.artifact)
+        fingerprint = inputs_fingerprint(settings, artifact_sha, tf.input_variables())
+        outputs = None if full else unchanged_outputs(settings, client, fingerprint, artifact_sha)
+        applied = outputs is None
+        if outputs is not None:
+            reporter.detail(f"no change since the last apply (version {outputs.version}): "
+                            "skipped terraform; --full forces it")
+        else:
+            try:
+                tf.apply()
+                outputs = tf.outputs()
+            except TerraformError as exc:
+                if not exc.message.startswith("terraform apply failed"):
+                    raise
+                raise TerraformError(
+                    f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
+                    "error and keeps what it changed before it (an updated function has "
+                    "published a version): fix the error and run again; `invoke plan` "
+                    "shows what is left to do.") from None
+            finally:
+                reporter.durations["terraform"] = round(tf.seconds, 3)
+            last = settings.env_state_dir / LAST_APPLY
+            last.parent.mkdir(parents=True, exist_ok=True)
+            last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
+                "function_name": outputs.function_name, "version": outputs.version,
+                "qualified_arn": outputs.qualified_arn},
+                "latest_modified": _latest_modified(client, outputs.function_name)}))
+        live = live_code_sha256(client, outputs.function_name, outputs.version)
+        if live is None:
+            raise LambdaApiError(f"terraform reports version {outputs.version} of "
+                                 f"{outputs.function_name}, but Lambda has no such version.")
+        arn = outputs.qualified_arn or client.get_function_configuration(
+            FunctionName=outputs.function_name, Qualifier=outputs.version)["FunctionArn"]
+        reporter.detail(f"version {outputs.version} of {outputs.function_name}: {arn}")
+    return Published(outputs.function_name, outputs.version, arn, live, applied)

@@ -1,0 +1,129 @@
+"""Where a deploy goes: the environment's AWS endpoint, state and records.
+
+For the ``local`` environment that is the embedded local AWS (started when needed); for
+a named environment its account, after the branch guard. Each environment keeps its own
+terraform state, last-apply summary and deploy records under its own directory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import requests
+
+from . import aliases
+from .aws import AwsTarget, local_target, remote_target, require_branch
+from .config import Settings
+from .errors import ConfigError, LocalAwsError
+from .report import Reporter
+
+LAST_APPLY = "last-apply.json"
+
+
+def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = None,
+               start_local: bool = True) -> AwsTarget:
+    """The AWS endpoint of the settings' environment.
+
+    For ``local`` it starts the embedded local AWS when it is not running, and when that
+    server is a new, empty one it resets the environment's terraform state and deploy
+    records, which describe functions the server no longer has.
+
+    An environment limited to ``branches`` is checked against the git branch being
+    deployed, whatever alias the deploy targets: ``--alias`` picks the alias, never the
+    permission to deploy.
+    """
+    env = settings.environment
+    if not env.local or env.branches:
+        branch = branch or deploying_branch(settings)
+        require_branch(env, branch)
+    if not env.local:
+        return remote_target(env, branch=branch)
+    url, instance_id = _local_endpoint(settings, reporter, start=start_local)
+    marker = settings.env_state_dir / "local-aws-instance"
+    known = marker.read_text().strip() if marker.exists() else None
+    if known != instance_id:
+        if known is not None or any(_local_state_files(settings)):
+            reporter.warn("the local AWS was restarted empty: reset the local environment's "
+                          "terraform state and deploy records")
+            for path in _local_state_files(settings):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(instance_id)
+    return local_target(env.region, url)
+
+
+def deploying_branch(settings: Settings) -> str | None:
+    """The git branch being deployed, or ``None`` when it cannot be told."""
+    try:
+        return aliases.current_branch(cwd=settings.root)
+    except ConfigError:
+        return None
+
+
+def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> tuple[str, str]:
+    """URL and instance id of the local AWS: the configured one, else our daemon."""
+    from .local_aws import daemon
+
+    if settings.local_url:
+        try:
+            answer = requests.get(f"{settings.local_url}/_lambda_gate/instance", timeout=5)
+            answer.raise_for_status()
+            return settings.local_url, str(answer.json()["instance_id"])
+        except (requests.RequestException, ValueError, KeyError):
+            raise LocalAwsError(
+                f"no lambda-gate local AWS answers at {settings.local_url} "
+                "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "
+                "the setting to let deploy start one."
+            ) from None
+    status = daemon.status(settings.state_dir)
+    if status is None:
+        if not start:
+            raise LocalAwsError("the local AWS is not running: start it with "
+                                "`invoke local-aws`.")
+        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
+        reporter.detail(f"started the local AWS at {status.url} "
+                        "(stop it with `invoke local-aws --stop`)")
+    return status.url, status.instance_id
+
+
+def _local_state_files(settings: Settings) -> list[Path]:
+    base = settings.env_state_dir
+    candidates = [state_path(settings), base / LAST_APPLY, base / "records"]
+    candidates.append(state_path(settings).with_suffix(".tfstate.backup"))
+    return [p for p in candidates if p.exists()]
+
+
+def state_path(settings: Settings) -> Path:
+    env = settings.environment
+    if env.state_path is not None:
+        return env.state_path
+    return settings.env_state_dir / "terraform.tfstate"
+
+
+def records_dir(settings: Settings) -> Path:
+    return settings.env_state_dir / "records"
+
+
+def function_name(settings: Settings) -> str:
+    """The function the alias tasks work on: the environment's last apply, else config."""
+    last = settings.env_state_dir / LAST_APPLY
+    if last.exists():
+        try:
+            name = json.loads(last.read_text())["outputs"]["function_name"]
+        except (ValueError, KeyError, TypeError):
+            name = None
+        if name:
+            return str(name)
+    if settings.function.name:
+        return settings.function.name
+    raise ConfigError(
+        f"no function to work on in environment {settings.environment.name!r}: no apply "
+        "is recorded there and lambda_gate.function.name is not set. Run `invoke apply`, "
+        "or set the name in invoke.yaml (lambda_gate: {function: {name: ...}}) or "
+        "INVOKE_LAMBDA_GATE_FUNCTION_NAME."
+    )
