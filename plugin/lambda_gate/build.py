@@ -19,24 +19,29 @@ write within one timestamp tick would leave no trace.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import gc
 import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import __version__, archive, npm, pip
 from .config import BuildSettings
 from .errors import BuildError
 from .handler_check import check_handler
+from .package_files import (
+    SourceFile,
+    collect,
+    npm_filter,
+    pip_filter,
+    source_filter,
+)
 
 #: Lambda rejects a zip larger than this uploaded directly (it can still come from S3).
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -45,15 +50,6 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 #: How many built zips the cache keeps (the most recently used).
 CACHE_KEEP = 8
 
-# Never part of a package: caches, bytecode, VCS and tool directories. node_modules in
-# the source tree is the developer's own install; the package gets a clean one.
-_SKIP_NAMES = frozenset({
-    "__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".pytest_cache",
-    ".mypy_cache", ".ruff_cache", ".DS_Store", "node_modules", ".lambda-gate",
-})
-_SKIP_SUFFIXES = (".pyc", ".pyo")
-# pip writes these with host paths or install-time details; Lambda needs none of them.
-_PIP_HOST_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 _STAT_CACHE = "file-hashes.json"
 _FINGERPRINTS = "fingerprints.json"
 _RACY_NS = 2_000_000_000  # files changed this recently are re-hashed next time
@@ -91,7 +87,7 @@ def build_package(settings: BuildSettings, *, force: bool = False,
     language = "python" if settings.runtime.startswith("python") else "node"
     date_time = archive.zip_date_time()
     with _gc_paused():
-        sources = _collect(source_dir, _source_filter(settings, language))
+        sources = collect(source_dir, source_filter(settings, language))
         _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed
         requirements = _requirements_file(settings) if language == "python" else None
         fp = fingerprint(settings, language, sources, requirements, date_time)
@@ -249,115 +245,6 @@ def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, So
     return result
 
 
-# -- collecting files -------------------------------------------------------------------
-
-class SourceFile(NamedTuple):
-    """A file to package: its path and its stat (taken once, while walking)."""
-
-    path: str
-    st: os.stat_result
-
-
-#: ``skip(rel, name, is_dir)``: True to leave a file or directory out of the package.
-Filter = Callable[[str, str, bool], bool]
-
-
-def _collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]:
-    """Archive path -> file for every file under ``root`` that ``skip`` keeps.
-
-    Symlinks are followed (the zip holds the files they point to); a directory reached
-    twice through links is walked once. Plain strings rather than Paths: this runs on
-    every build, cache hits included, and pathlib costs more than the walk itself.
-    """
-    found: dict[str, SourceFile] = {}
-    linked: set[tuple[int, int]] = set()
-
-    def walk(directory: str, rel: str) -> None:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                child = rel + name
-                if entry.is_dir():
-                    if skip(child, name, True):
-                        continue
-                    if entry.is_symlink():
-                        st = entry.stat()
-                        if (st.st_dev, st.st_ino) in linked:
-                            continue  # a link loop, or the same directory twice
-                        linked.add((st.st_dev, st.st_ino))
-                    walk(entry.path, child + "/")
-                    continue
-                if skip(child, name, False):
-                    continue
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:
-                    raise BuildError(
-                        f"{entry.path} is a symlink to something that does not exist: "
-                        "remove it, or exclude it with lambda_gate.build.exclude."
-                    ) from None
-                if stat.S_ISREG(st.st_mode):
-                    found[prefix + child] = SourceFile(entry.path, st)
-
-    walk(str(root), "")
-    return found
-
-
-def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if "/" in pattern:
-            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(name, pattern):
-            return True
-    return False
-
-
-def _source_filter(settings: BuildSettings, language: str) -> Filter:
-    """What of the source tree goes in: not caches, not build outputs, not excludes.
-
-    User patterns work like .gitignore's: one without a slash matches a file or
-    directory name at any depth (``*.md``, ``tests``); one with a slash matches the path
-    from the source directory (``/tests``, ``docs/*.png``). A trailing slash is ignored.
-    """
-    root = settings.source_dir.resolve()
-    own: set[str] = set()
-    for generated in (settings.artifact, settings.cache_dir):
-        try:
-            own.add(generated.resolve().relative_to(root).as_posix())
-        except ValueError:
-            pass
-    if language == "node" and settings.command and settings.output_dir:
-        own.add(settings.output_dir.strip("/"))  # rebuilt by the build step
-
-    def skip(rel: str, name: str, is_dir: bool) -> bool:
-        return (
-            name in _SKIP_NAMES
-            or (not is_dir and name.endswith(_SKIP_SUFFIXES))
-            or rel in own
-            or (bool(settings.exclude) and _matches(rel, name, settings.exclude))
-        )
-
-    return skip
-
-
-def _pip_filter(rel: str, name: str, is_dir: bool) -> bool:
-    """Leave out of pip's target: bytecode, console scripts (their shebangs name this
-    machine's Python) and dist-info files that record the install, not the package."""
-    parent = rel[:-len(name) - 1] if "/" in rel else ""
-    if is_dir:
-        return name == "__pycache__" or rel == "bin"
-    if name.endswith(_SKIP_SUFFIXES):
-        return True
-    return parent.endswith(".dist-info") and "/" not in parent and name in _PIP_HOST_FILES
-
-
-def _npm_filter(rel: str, name: str, is_dir: bool) -> bool:
-    """Leave out of node_modules: npm's links to executables and its own bookkeeping."""
-    return (is_dir and name == ".bin") or rel == ".package-lock.json"
-
-
 # -- staging ----------------------------------------------------------------------------
 
 def _requirements_file(settings: BuildSettings) -> Path | None:
@@ -409,7 +296,7 @@ def _stage_python(settings: BuildSettings, sources: dict[str, SourceFile],
     pip.install(requirements_path, target, runtime=settings.runtime,
                 architecture=settings.architecture, cwd=requirements.parent, log=log)
     shadowed = []
-    for arcname, installed in _collect(target, _pip_filter).items():
+    for arcname, installed in collect(target, pip_filter).items():
         if arcname in files:
             shadowed.append(arcname)
         else:
@@ -460,12 +347,12 @@ def _stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging
                    if settings.command else ": ")
                 + "set lambda_gate.build.output_dir to the directory holding the code."
             )
-        files = _collect(out, _source_filter(settings, "node"), prefix=output_dir + "/")
+        files = collect(out, source_filter(settings, "node"), prefix=output_dir + "/")
         if package_json:  # its "type": "module" tells Node how to load .js files
             path = str(output_root / "package.json")
             files["package.json"] = SourceFile(path, os.stat(path))
     elif settings.command:
-        files = _collect(output_root, _source_filter(settings, "node"))
+        files = collect(output_root, source_filter(settings, "node"))
     else:
         files = dict(sources)
 
@@ -476,7 +363,7 @@ def _stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging
             if name in sources:
                 shutil.copyfile(sources[name].path, prod / name)
         npm.ci(prod, production=True, architecture=settings.architecture, log=log)
-        files.update(_collect(prod / "node_modules", _npm_filter,
+        files.update(collect(prod / "node_modules", npm_filter,
                               prefix="node_modules/"))
     return files, []
 

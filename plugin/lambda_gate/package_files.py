@@ -1,0 +1,133 @@
+"""Which files go into a package: walking the source tree and pip's or npm's output.
+
+Kept apart from :mod:`.build` because it runs on every build, cache hits included, and
+is where speed matters most: one ``scandir`` walk, plain strings, stat taken once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from .config import BuildSettings
+from .errors import BuildError
+
+# Never part of a package: caches, bytecode, VCS and tool directories. node_modules in
+# the source tree is the developer's own install; the package gets a clean one.
+_SKIP_NAMES = frozenset({
+    "__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".pytest_cache",
+    ".mypy_cache", ".ruff_cache", ".DS_Store", "node_modules", ".lambda-gate",
+})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+# pip writes these with host paths or install-time details; Lambda needs none of them.
+_PIP_HOST_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+
+class SourceFile(NamedTuple):
+    """A file to package: its path and its stat (taken once, while walking)."""
+
+    path: str
+    st: os.stat_result
+
+
+#: ``skip(rel, name, is_dir)``: True to leave a file or directory out of the package.
+Filter = Callable[[str, str, bool], bool]
+
+
+def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]:
+    """Archive path -> file for every file under ``root`` that ``skip`` keeps.
+
+    Symlinks are followed (the zip holds the files they point to); a directory reached
+    twice through links is walked once. Plain strings rather than Paths: this runs on
+    every build, cache hits included, and pathlib costs more than the walk itself.
+    """
+    found: dict[str, SourceFile] = {}
+    linked: set[tuple[int, int]] = set()
+
+    def walk(directory: str, rel: str) -> None:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                child = rel + name
+                if entry.is_dir():
+                    if skip(child, name, True):
+                        continue
+                    if entry.is_symlink():
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) in linked:
+                            continue  # a link loop, or the same directory twice
+                        linked.add((st.st_dev, st.st_ino))
+                    walk(entry.path, child + "/")
+                    continue
+                if skip(child, name, False):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    raise BuildError(
+                        f"{entry.path} is a symlink to something that does not exist: "
+                        "remove it, or exclude it with lambda_gate.build.exclude."
+                    ) from None
+                if stat.S_ISREG(st.st_mode):
+                    found[prefix + child] = SourceFile(entry.path, st)
+
+    walk(str(root), "")
+    return found
+
+
+def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def source_filter(settings: BuildSettings, language: str) -> Filter:
+    """What of the source tree goes in: not caches, not build outputs, not excludes.
+
+    User patterns work like .gitignore's: one without a slash matches a file or
+    directory name at any depth (``*.md``, ``tests``); one with a slash matches the path
+    from the source directory (``/tests``, ``docs/*.png``). A trailing slash is ignored.
+    """
+    root = settings.source_dir.resolve()
+    own: set[str] = set()
+    for generated in (settings.artifact, settings.cache_dir):
+        try:
+            own.add(generated.resolve().relative_to(root).as_posix())
+        except ValueError:
+            pass
+    if language == "node" and settings.command and settings.output_dir:
+        own.add(settings.output_dir.strip("/"))  # rebuilt by the build step
+
+    def skip(rel: str, name: str, is_dir: bool) -> bool:
+        return (
+            name in _SKIP_NAMES
+            or (not is_dir and name.endswith(_SKIP_SUFFIXES))
+            or rel in own
+            or (bool(settings.exclude) and _matches(rel, name, settings.exclude))
+        )
+
+    return skip
+
+
+def pip_filter(rel: str, name: str, is_dir: bool) -> bool:
+    """Leave out of pip's target: bytecode, console scripts (their shebangs name this
+    machine's Python) and dist-info files that record the install, not the package."""
+    parent = rel[:-len(name) - 1] if "/" in rel else ""
+    if is_dir:
+        return name == "__pycache__" or rel == "bin"
+    if name.endswith(_SKIP_SUFFIXES):
+        return True
+    return parent.endswith(".dist-info") and "/" not in parent and name in _PIP_HOST_FILES
+
+
+def npm_filter(rel: str, name: str, is_dir: bool) -> bool:
+    """Leave out of node_modules: npm's links to executables and its own bookkeeping."""
+    return (is_dir and name == ".bin") or rel == ".package-lock.json"
