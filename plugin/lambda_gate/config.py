@@ -141,6 +141,7 @@ class Settings:
     smoke_args: tuple[str, ...]
     protected_aliases: tuple[str, ...]
     approve: bool
+    alarms: str
     environment: EnvironmentSettings
     local_host: str
     local_port: int
@@ -313,6 +314,7 @@ def load(config: Any, *, root: Path | None = None,
         protected_aliases=(env.protected if env.protected is not None
                            else _as_list(aliases.get("protected"))),
         approve=_as_bool(aliases.get("approve")),
+        alarms=",".join(_as_list(aliases.get("alarms"))),
         environment=env,
         local_host=host,
         local_port=port,

@@ -120,11 +120,9 @@ def test_canary_refuses_to_start_while_a_configured_alarm_is_in_alarm(
     alarm = make_alarm(f"cli-{uuid.uuid4().hex[:6]}-main-errors")
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
     prefix = alarm.removesuffix("-main-errors")
-    project.write("alarms.yaml", f"lambda_gate:\n  aliases:\n    alarms: '{prefix}-{{alias}}"
-                                 "-errors'\n")
 
     result = run("promote", "--version", "4", "--force", "--canary", "10",
-                 "--interval", "0", INVOKE_RUNTIME_CONFIG=str(project.root / "alarms.yaml"))
+                 "--interval", "0", INVOKE_LAMBDA_GATE_ALIASES_ALARMS=f"{prefix}-{{alias}}-errors")
 
     assert result.returncode == 1
     assert f"CloudWatch alarm {alarm} is in ALARM. Nothing was changed." in result.stderr

@@ -26,15 +26,6 @@ __all__ = ["rollback", "status", "prune", "cleanup"]
 DEFAULT_INTERVAL = 60.0
 
 
-def alarms_setting(c) -> str:
-    """``lambda_gate.aliases.alarms`` from invoke's config ("" when unset)."""
-    section = c.config.get("lambda_gate", {}).get("aliases", {}) or {}
-    value = section.get("alarms") or ""
-    if not isinstance(value, str):
-        value = ",".join(str(v) for v in value)
-    return value
-
-
 def _target(settings: Settings, reporter: Reporter) -> AwsTarget:
     return pipeline.aws_target(settings, reporter, start_local=False)
 
@@ -146,7 +137,7 @@ def run_canary_promotion(c, settings: Settings, target: AwsTarget,
     seconds = canary.validate_interval(DEFAULT_INTERVAL if interval is None else interval)
     function = published.function_name
     checks: list[canary.Check] = []
-    watch = canary.parse_alarms(alarms_setting(c), alias=alias, function=function)
+    watch = canary.parse_alarms(settings.alarms, alias=alias, function=function)
     if watch:
         checks.append(canary.alarm_check(target.client("cloudwatch"), watch))
     before = list(checks)  # the smoke tests would only test the old version yet
