@@ -6,25 +6,15 @@ tests/conftest.py); every function gets a fresh name, so tests never share state
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 from collections.abc import Callable
 
 import boto3
 import pytest
 from botocore.config import Config
+from packages import zip_of
 
 from lambda_gate.local_aws.server import LocalAws
-
-
-def zip_of(files: dict[str, str]) -> bytes:
-    """A deployment package holding ``files`` (path -> source)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, source)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +29,6 @@ def lambda_client_once(local_aws: LocalAws):
 def zip_package() -> Callable[[dict[str, str]], bytes]:
     """Build a deployment package from {path: source}."""
     return zip_of
-
-
-@pytest.fixture(scope="session")
-def role_arn(local_aws: LocalAws) -> str:
-    iam = boto3.client("iam", endpoint_url=local_aws.url, region_name="us-east-1")
-    name = f"lambda-gate-local-tests-{uuid.uuid4().hex[:8]}"
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
 
 MakeFunction = Callable[..., str]

@@ -8,15 +8,12 @@ so tests can share them. Test sessions run by ``pytester`` find the local AWS th
 
 from __future__ import annotations
 
-import io
-import textwrap
 import uuid
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import boto3
 import pytest
+from packages import zip_of
 
 from lambda_gate.invoker import LambdaInvoker
 from lambda_gate.target import TargetSettings, make_client, resolve_settings, resolve_target
@@ -99,15 +96,6 @@ def handler(event, context):
 '''
 
 
-def zip_of(files: dict[str, str]) -> bytes:
-    """A deployment package holding ``files`` (path -> source)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, textwrap.dedent(source))
-    return buffer.getvalue()
-
-
 @dataclass(frozen=True)
 class Function:
     """A function on the local AWS: its name and its published versions."""
@@ -126,13 +114,6 @@ MakeFunction = Callable[..., Function]
 def secret_value() -> str:
     """The value of the ``versioned`` function's TOKEN variable."""
     return SECRET_VALUE
-
-
-@pytest.fixture(scope="session")
-def role_arn(local_aws) -> str:
-    iam = boto3.client("iam", endpoint_url=local_aws.url, region_name="us-east-1")
-    name = f"lambda-gate-plugin-tests-{uuid.uuid4().hex[:8]}"
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
 
 @pytest.fixture(scope="session")
