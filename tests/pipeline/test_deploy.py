@@ -8,10 +8,9 @@ publish (each terraform apply costs about ten seconds against the local AWS).
 from __future__ import annotations
 
 import json
-import subprocess
-from dataclasses import dataclass
 
 import pytest
+from deploy_steps import step_runner
 
 FUNCTION = "gate-e2e"
 
@@ -25,17 +24,6 @@ def test_later(lambda_http):
 '''
 
 
-@dataclass
-class Step:
-    result: subprocess.CompletedProcess[str]
-    versions: list[str]
-    aliases: dict[str, str]
-
-    @property
-    def output(self) -> str:
-        return self.result.stdout + self.result.stderr
-
-
 @pytest.fixture(scope="module")
 def project(make_project):
     return make_project(FUNCTION)
@@ -43,18 +31,7 @@ def project(make_project):
 
 @pytest.fixture(scope="module")
 def run(project, lambda_client):
-    def run_step(*args: str, extra_env: dict[str, str] | None = None) -> Step:
-        result = project.invoke(*args, extra_env=extra_env)
-        try:
-            versions = [v["Version"] for v in lambda_client.list_versions_by_function(
-                FunctionName=FUNCTION)["Versions"] if v["Version"] != "$LATEST"]
-            aliases = {a["Name"]: a["FunctionVersion"] for a in lambda_client.list_aliases(
-                FunctionName=FUNCTION)["Aliases"]}
-        except lambda_client.exceptions.ResourceNotFoundException:
-            versions, aliases = [], {}
-        return Step(result, versions, aliases)
-
-    return run_step
+    return step_runner(project, lambda_client, FUNCTION)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,10 @@ seconds each against the local AWS, so the steps build on each other.
 from __future__ import annotations
 
 import json
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from deploy_steps import step_runner
 
 FUNCTION = "tf-apply"
 STAGING_FUNCTION = "tf-apply-staging"
@@ -40,28 +39,6 @@ resource "aws_iam_role_policy_attachment" "extra" {
 """
 
 
-@dataclass
-class Step:
-    result: subprocess.CompletedProcess[str]
-    versions: list[str]
-    aliases: dict[str, str]
-
-    @property
-    def output(self) -> str:
-        return self.result.stdout + self.result.stderr
-
-
-def versions_and_aliases(client, function: str) -> tuple[list[str], dict[str, str]]:
-    try:
-        versions = [v["Version"] for v in client.list_versions_by_function(
-            FunctionName=function)["Versions"] if v["Version"] != "$LATEST"]
-        aliases = {a["Name"]: a["FunctionVersion"]
-                   for a in client.list_aliases(FunctionName=function)["Aliases"]}
-    except client.exceptions.ResourceNotFoundException:
-        return [], {}
-    return versions, aliases
-
-
 @pytest.fixture(scope="module")
 def project(make_project):
     project = make_project(FUNCTION)
@@ -74,11 +51,7 @@ def project(make_project):
 
 @pytest.fixture(scope="module")
 def run(project, lambda_client):
-    def run_step(*args: str, function: str = FUNCTION) -> Step:
-        result = project.invoke(*args)
-        return Step(result, *versions_and_aliases(lambda_client, function))
-
-    return run_step
+    return step_runner(project, lambda_client, FUNCTION)
 
 
 def state(project, env: str) -> Path:
