@@ -112,6 +112,14 @@ def test_update_alias_with_a_stale_revision_id_is_refused(lambda_api, alias_name
     assert lambda_api.get_alias(FunctionName=name, Name=alias_name)["FunctionVersion"] == "2"
 
 
+def test_updating_an_alias_that_does_not_exist_is_not_found(lambda_api,
+                                                           two_versions: Deployed) -> None:
+    with pytest.raises(ClientError) as raised:
+        lambda_api.update_alias(FunctionName=two_versions.name, Name="no-such-alias",
+                                FunctionVersion="2")
+    assert error_code(raised) == "ResourceNotFoundException"
+
+
 def test_creating_an_alias_that_exists_is_a_resource_conflict(lambda_api, alias_name: str,
                                                                two_versions: Deployed) -> None:
     name = two_versions.name

@@ -134,9 +134,9 @@ class LocalAwsMiddleware:
         except ApiFault as fault:
             response = fault.response()
         except Exception as exc:  # a moto error raised while we read its backend
-            from moto.core.exceptions import RESTError
+            from moto.core.exceptions import JsonRESTError
 
-            if not isinstance(exc, RESTError):
+            if not isinstance(exc, JsonRESTError):
                 raise
             response = ApiFault(exc.code, exc.error_type, exc.message).response()
         return response(environ, start_response)
