@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from .errors import ConfigError
 
 ARTIFACT_VARIABLE = "artifact_path"
@@ -70,6 +68,8 @@ def parse_dir(config_dir: Path) -> dict[Path, dict[str, Any]]:
     files = sorted(config_dir.glob("*.tf"))
     if not files:
         raise ConfigError(f"no .tf files in {config_dir}: set lambda_gate.terraform.dir.")
+    import hcl2  # its grammar takes a while to load: only when a check really parses
+
     parsed: dict[Path, dict[str, Any]] = {}
     for path in files:
         text = path.read_text(errors="replace")

@@ -37,14 +37,32 @@ class Published:
 
 
 def check_configuration(settings: Settings, reporter: Reporter) -> None:
-    """Preflight the terraform configuration; print its warnings, raise its errors."""
-    report = preflight.check(
-        settings.terraform.dir,
-        local_state=settings.environment.backend_config is None,
-        shared_environment=not settings.environment.local
-        and not settings.environment.branches,
-    )
-    for warning in report.warnings:
+    """Preflight the terraform configuration; print its warnings, raise its errors.
+
+    Parsing HCL costs about half a second, on every deploy; a configuration that passed
+    is remembered by the hash of its files (and the checks' parameters), so an unchanged
+    one is not parsed again. A failing one is never remembered.
+    """
+    local_state = settings.environment.backend_config is None
+    shared = not settings.environment.local and not settings.environment.branches
+    digest = hashlib.sha256(json.dumps([local_state, shared]).encode())
+    for path in sorted(settings.terraform.dir.glob("*.tf")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    key = digest.hexdigest()
+    memo = settings.state_dir / "preflight-passed.json"
+    try:
+        remembered = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    if remembered.get("key") == key:
+        warnings = list(remembered.get("warnings", []))
+    else:
+        report = preflight.check(settings.terraform.dir, local_state=local_state,
+                                 shared_environment=shared)
+        warnings = list(report.warnings)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps({"key": key, "warnings": warnings}))
+    for warning in warnings:
         reporter.warn(warning)
 
 

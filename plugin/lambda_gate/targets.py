@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.request
 from pathlib import Path
-
-import requests
 
 from . import aliases
 from .aws import AwsTarget, local_target, remote_target, require_branch
@@ -71,10 +70,10 @@ def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> t
 
     if settings.local_url:
         try:
-            answer = requests.get(f"{settings.local_url}/_lambda_gate/instance", timeout=5)
-            answer.raise_for_status()
-            return settings.local_url, str(answer.json()["instance_id"])
-        except (requests.RequestException, ValueError, KeyError):
+            url = f"{settings.local_url}/_lambda_gate/instance"
+            with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 (loopback)
+                return settings.local_url, str(json.loads(answer.read())["instance_id"])
+        except (OSError, ValueError, KeyError):
             raise LocalAwsError(
                 f"no lambda-gate local AWS answers at {settings.local_url} "
                 "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "

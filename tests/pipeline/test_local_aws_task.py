@@ -41,3 +41,12 @@ def test_start_prints_a_loopback_url_that_status_and_stop_agree_on(project):
     assert status.stdout.startswith(f"running at http://127.0.0.1:{port} (pid ")
     assert stopped.stdout.strip() == "stopped the local AWS"
     assert after.returncode == 1
+
+
+def test_a_configured_local_aws_that_does_not_answer_is_named(project):
+    result = project.invoke("deploy", extra_env={
+        "INVOKE_LAMBDA_GATE_LOCAL_AWS_URL": f"http://127.0.0.1:{free_port()}"})
+
+    assert result.returncode == 1
+    assert "no lambda-gate local AWS answers at http://127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
