@@ -8,6 +8,7 @@ so CI can run them one job at a time; :func:`deploy` runs them all and writes th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -76,21 +77,30 @@ def existing_artifact(settings: Settings) -> str:
 
 # -- smoke -----------------------------------------------------------------------------
 
+def start_smoke(settings: Settings, target: AwsTarget, reporter: Reporter) -> smoke.SmokeRun:
+    """Start the smoke tests' pytest now; it waits for the version to test."""
+    # pytest's output is piped through us, so it follows our terminal, not its own
+    # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
+    color = "--color=yes" if reporter.color else "--color=no"
+    return smoke.SmokeRun([settings.smoke_path], junit=settings.reports_dir / "smoke-next.xml",
+                          env=target.env, cwd=settings.root,
+                          extra=(color, *settings.smoke_args))
+
+
 def smoke_step(settings: Settings, target: AwsTarget, published: Published,
-               reporter: Reporter, *, junit: Path | None = None) -> smoke.SmokeResult:
-    junit = junit or settings.reports_dir / f"smoke-{published.version}.xml"
+               reporter: Reporter, *, prepared: smoke.SmokeRun | None = None
+               ) -> smoke.SmokeResult:
+    """Run the smoke tests against the published version (in ``prepared``, if started)."""
+    junit = settings.reports_dir / f"smoke-{published.version}.xml"
     with reporter.step("smoke"):
         reporter.detail(f"testing {published.qualified_arn}")
-        # pytest's output is piped through us, so it follows our terminal, not its own
-        # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
-        color = "--color=yes" if reporter.color else "--color=no"
         started = time.perf_counter()
-        result = smoke.run_smoke(
-            [settings.smoke_path], published.qualified_arn, junit=junit,
-            env=target.env, cwd=settings.root, extra=(color, *settings.smoke_args),
-            log=reporter.detail,
-        )
+        run = prepared or start_smoke(settings, target, reporter)
+        result = run.run(published.qualified_arn, log=reporter.detail)
         reporter.durations["pytest"] = round(time.perf_counter() - started, 3)
+        if run.junit.exists():
+            os.replace(run.junit, junit)
+        result = dataclasses.replace(result, junit_path=junit)
         reporter.detail(f"{result.passed} passed, {result.failed + result.errors} failed, "
                         f"{result.skipped} skipped (JUnit XML: {junit})")
     return result
@@ -189,16 +199,32 @@ def save_record(settings: Settings, record: records.DeployRecord) -> Path:
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
             record: records.DeployRecord, confirm) -> None:
-    alias = record.alias
-    assert alias is not None
     target = aws_target(settings, reporter, branch=record.git_branch)
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
     if options.dry_run:
         dry_run_step(settings, target, reporter, record, full=options.full)
         return
+    # The smoke tests' pytest starts while terraform applies (most of an apply is the
+    # provider waiting for Lambda), and is stopped if the deploy ends before the tests.
+    prepared: list[smoke.SmokeRun] = []
+    try:
+        _publish_and_test(settings, options, reporter, record, confirm, target, built,
+                          lambda: prepared.append(start_smoke(settings, target, reporter)),
+                          prepared)
+    finally:
+        for run in prepared:
+            run.cancel()
+
+
+def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Reporter,
+                      record: records.DeployRecord, confirm, target: AwsTarget,
+                      built: BuildResult, warm_up: Callable[[], None],
+                      prepared: list[smoke.SmokeRun]) -> None:
+    alias = record.alias
+    assert alias is not None
     published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
-                           full=options.full)
+                           full=options.full, before_terraform=warm_up)
     record.function = published.function_name
     record.version = published.version
     record.qualified_arn = published.qualified_arn
@@ -215,7 +241,8 @@ def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
                          ok=True)
         return
 
-    result = smoke_step(settings, target, published, reporter)
+    result = smoke_step(settings, target, published, reporter,
+                        prepared=prepared[0] if prepared else None)
     record.tests_passed, record.tests_failed = result.passed, result.failed + result.errors
     record.tests_skipped = result.skipped
     record.failed_tests = list(result.failed_tests)

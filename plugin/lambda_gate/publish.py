@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,8 +177,13 @@ def _latest_modified(client, function: str) -> str | None:
 
 
 def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
-               artifact_sha: str, full: bool = False) -> Published:
-    """Publish the artifact through terraform, unless nothing changed since last time."""
+               artifact_sha: str, full: bool = False,
+               before_terraform: Callable[[], None] | None = None) -> Published:
+    """Publish the artifact through terraform, unless nothing changed since last time.
+
+    ``before_terraform`` is called just before terraform runs (never when the apply is
+    skipped): the deploy starts its smoke tests' pytest there, to overlap the two.
+    """
     client = target.client("lambda")
     with reporter.step("apply"):
         check_configuration(settings, reporter)
@@ -190,6 +195,8 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
                             "skipped terraform; --full forces it")
         else:
+            if before_terraform is not None:
+                before_terraform()
             try:
                 tf.apply()
                 outputs = tf.outputs()

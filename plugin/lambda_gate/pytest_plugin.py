@@ -28,6 +28,7 @@ import pytest
 
 from .errors import Error
 from .invoker import InvokeResult, LambdaInvoker, Redactor
+from .smoke import TARGET_FD_VARIABLE
 from .target import (
     CLI_OPTIONS,
     ENV_VARS,
@@ -140,9 +141,29 @@ def get_settings(config: pytest.Config) -> TargetSettings:
                             cwd=config.invocation_params.dir)
 
 
+def _target_from_deploy() -> None:
+    """When a deploy started this run ahead of time, wait for the version it published.
+
+    The deploy writes the qualified ARN to the pipe named by ``LAMBDA_GATE_TARGET_FD``
+    and closes it; an empty read means the deploy stopped before its smoke tests.
+    """
+    fd = os.environ.pop(TARGET_FD_VARIABLE, None)
+    if not fd:
+        return
+    chunks = []
+    while chunk := os.read(int(fd), 4096):
+        chunks.append(chunk)
+    os.close(int(fd))
+    arn = b"".join(chunks).decode().strip()
+    if not arn:
+        pytest.exit("lambda-gate: the deploy stopped before its smoke tests", returncode=0)
+    os.environ[ENV_VARS["arn"]] = arn
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Check the target before any test runs; a bad one is a usage error."""
     config = session.config
+    _target_from_deploy()
     try:
         settings = get_settings(config)
         state = _SessionState(settings)

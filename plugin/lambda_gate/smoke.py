@@ -8,6 +8,7 @@ from that report, so the gate trusts what pytest ran rather than what we asked f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -34,10 +35,11 @@ class SmokeResult:
     junit_path: Path
 
 
-def pytest_command(paths: Sequence[Path], qualified_arn: str, junit: Path,
+def pytest_command(paths: Sequence[Path], qualified_arn: str | None, junit: Path,
                    extra: Sequence[str] = (), *, allow_alias: bool = False) -> list[str]:
     """The pytest argv; ``allow_alias`` lets the target be an alias (a canary's checks)."""
-    return [sys.executable, "-m", "pytest", *map(str, paths), f"--lambda-arn={qualified_arn}",
+    target = [f"--lambda-arn={qualified_arn}"] if qualified_arn else []
+    return [sys.executable, "-m", "pytest", *map(str, paths), *target,
             *(["--lambda-allow-alias"] if allow_alias else []),
             f"--junitxml={junit}", "-o", "junit_family=xunit2", "-p", "no:cacheprovider",
             "-rfEs", *extra]
@@ -75,26 +77,73 @@ def parse_junit(path: Path, exit_code: int) -> SmokeResult:
                        props.get("code_sha256"), path)
 
 
+#: The plugin reads the version to test from this file descriptor when it is set, so a
+#: pytest process can start (imports, plugins, boto3) while terraform still applies.
+TARGET_FD_VARIABLE = "LAMBDA_GATE_TARGET_FD"
+
+
+class SmokeRun:
+    """A pytest process started ahead of time, waiting to be told what to test.
+
+    Starting pytest costs one to three seconds (its plugins, boto3); a deploy starts it
+    before ``terraform apply`` and hands it the new version's ARN through a pipe once
+    terraform has published it, so that cost overlaps terraform's own waiting.
+    """
+
+    def __init__(self, paths: Sequence[Path], *, junit: Path, env: Mapping[str, str],
+                 cwd: Path, extra: Sequence[str] = (), allow_alias: bool = False) -> None:
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise ConfigError(
+                f"smoke test path {missing[0]} does not exist: set lambda_gate.smoke.path "
+                "to the directory of your smoke tests."
+            )
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.unlink(missing_ok=True)
+        self.junit = junit
+        read_end, self._write_end = os.pipe()
+        argv = pytest_command(paths, None, junit, extra, allow_alias=allow_alias)
+        try:
+            self.proc: subprocess.Popen[str] | None = subprocess.Popen(
+                argv, cwd=cwd, env={**env, TARGET_FD_VARIABLE: str(read_end)}, text=True,
+                errors="replace", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                pass_fds=(read_end,))
+        finally:
+            os.close(read_end)
+
+    def run(self, qualified_arn: str, *, log: Callable[[str], None] = print) -> SmokeResult:
+        """Test ``qualified_arn``; stream pytest's output; read back what happened."""
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None, "a SmokeRun runs once"
+        self.proc = None
+        try:
+            os.write(self._write_end, qualified_arn.encode())
+        except BrokenPipeError:
+            pass  # pytest stopped before reading (a conftest error): its output says why
+        finally:
+            os.close(self._write_end)
+        for line in proc.stdout:
+            log(line.rstrip("\n"))
+        code = proc.wait()
+        if not self.junit.exists() and code not in (0, 1, 5):
+            raise GateClosed(f"the smoke tests could not run: pytest exited {code} "
+                             "(see its output above).")
+        return parse_junit(self.junit, code)
+
+    def cancel(self) -> None:
+        """Stop a run that will not be needed (the deploy stopped before the tests)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        os.close(self._write_end)
+        proc.kill()  # it has run no test: it only waited for a target
+        proc.communicate()
+
+
 def run_smoke(paths: Sequence[Path], qualified_arn: str, *, junit: Path,
               env: Mapping[str, str], cwd: Path, extra: Sequence[str] = (),
               log: Callable[[str], None] = print, allow_alias: bool = False) -> SmokeResult:
     """Run the smoke tests against ``qualified_arn`` and read back what happened."""
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise ConfigError(
-            f"smoke test path {missing[0]} does not exist: set lambda_gate.smoke.path to "
-            "the directory of your smoke tests."
-        )
-    junit.parent.mkdir(parents=True, exist_ok=True)
-    junit.unlink(missing_ok=True)
-    argv = pytest_command(paths, qualified_arn, junit, extra, allow_alias=allow_alias)
-    proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), text=True, errors="replace",
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        log(line.rstrip("\n"))
-    code = proc.wait()
-    if not junit.exists() and code not in (0, 1, 5):
-        raise GateClosed(f"the smoke tests could not run: pytest exited {code} "
-                         "(see its output above).")
-    return parse_junit(junit, code)
+    prepared = SmokeRun(paths, junit=junit, env=env, cwd=cwd, extra=extra,
+                        allow_alias=allow_alias)
+    return prepared.run(qualified_arn, log=log)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from lambda_gate.errors import ConfigError
-from lambda_gate.smoke import run_smoke
+from lambda_gate.smoke import TARGET_FD_VARIABLE, SmokeRun, run_smoke
 
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 
@@ -62,3 +64,45 @@ def test_a_missing_smoke_directory_is_a_settings_error(tmp_path, published):
                                           "lambda_gate.smoke.path"):
         run_smoke([tmp_path / "nowhere"], arn, junit=tmp_path / "j.xml", env=dict(os.environ),
                   cwd=tmp_path, log=lambda line: None)
+
+
+def test_a_run_started_ahead_tests_the_version_it_is_given_later(tmp_path, published):
+    arn, created = published
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "test_it.py").write_text("def test_ok(lambda_target):\n    pass\n")
+    prepared = SmokeRun([tmp_path / "smoke"], junit=tmp_path / "junit.xml",
+                        env=dict(os.environ), cwd=tmp_path)
+
+    result = prepared.run(arn, log=lambda line: None)
+
+    assert (result.passed, result.tested_arn) == (1, arn)
+
+
+def test_a_cancelled_run_runs_no_test_and_leaves_no_process(tmp_path, published):
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "test_it.py").write_text("def test_ok(lambda_target):\n    pass\n")
+    prepared = SmokeRun([tmp_path / "smoke"], junit=tmp_path / "junit.xml",
+                        env=dict(os.environ), cwd=tmp_path)
+    process = prepared.proc
+
+    prepared.cancel()
+
+    assert process is not None and process.returncode is not None
+    assert not (tmp_path / "junit.xml").exists()
+
+
+def test_the_plugin_stops_without_testing_when_the_deploy_sends_no_target(tmp_path):
+    (tmp_path / "test_it.py").write_text("def test_ok(lambda_target):\n    pass\n")
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path)],
+            env={**os.environ, TARGET_FD_VARIABLE: str(read_end)}, pass_fds=(read_end,),
+            capture_output=True, text=True, cwd=tmp_path)
+    finally:
+        os.close(read_end)
+
+    assert result.returncode == 0
+    assert "lambda-gate: the deploy stopped before its smoke tests" in result.stdout
+    assert "passed" not in result.stdout
