@@ -50,3 +50,19 @@ def test_a_configured_local_aws_that_does_not_answer_is_named(project):
     assert result.returncode == 1
     assert "no lambda-gate local AWS answers at http://127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_restarted_local_aws_resets_the_local_state_and_says_so(make_project):
+    project = make_project("restarted")
+    env_dir = project.root / ".lambda-gate" / "env" / "local"
+    project.write(".lambda-gate/env/local/local-aws-instance", "an-earlier-server\n")
+    project.write(".lambda-gate/env/local/terraform.tfstate", "{}")
+    project.write(".lambda-gate/env/local/last-apply.json", "{}")
+    project.write(".lambda-gate/env/local/records/old.json", "{}")
+
+    result = project.invoke("smoke")
+
+    assert ("the local AWS was restarted empty: reset the local environment's terraform "
+            "state and deploy records") in result.stdout
+    assert sorted(p.name for p in env_dir.iterdir()) == ["local-aws-instance"]
+    assert "no apply recorded for environment 'local'" in result.stderr
