@@ -2,7 +2,7 @@
 
 Library code raises these with a message written for the person at the terminal:
 what is wrong and how to fix it. Only the task layer (:mod:`lambda_gate.tasks`) turns
-them into exit codes, so the library never calls ``sys.exit`` and stays usable from
+them into exit codes, so the library never exits the process and stays usable from
 other programs and from tests.
 """
 

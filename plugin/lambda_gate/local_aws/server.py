@@ -3,7 +3,7 @@
 moto keeps its state in process-global backends, so every app made in one process
 shares it; a restarted server is empty. Clients tell one server from another by
 ``GET /_lambda_gate/instance``. We only ever bind the host we are given, and every
-default is the loopback address: moto's own ThreadedMotoServer defaults to 0.0.0.0.
+default is the loopback address (moto's own ThreadedMotoServer defaults to every interface).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def bind(host: str, port: int, cache_dir: Path, instance: Instance | None = None
          ) -> BaseWSGIServer:
     """A threaded werkzeug server for the app, bound but not yet serving.
 
-    We bind the socket ourselves: werkzeug reports a failed bind by printing and calling
-    ``sys.exit``, which would take the caller's process down with it.
+    We bind the socket ourselves: werkzeug reports a failed bind by printing and then
+    exits the process, which would take the caller down with it.
     """
     app = make_app(cache_dir, instance=instance)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
