@@ -66,8 +66,6 @@ def deploying_branch(settings: Settings) -> str | None:
 
 def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> tuple[str, str]:
     """URL and instance id of the local AWS: the configured one, else our daemon."""
-    from .local_aws import daemon
-
     if settings.local_url:
         try:
             url = f"{settings.local_url}/_lambda_gate/instance"
@@ -79,6 +77,8 @@ def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> t
                 "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "
                 "the setting to let deploy start one."
             ) from None
+    from .local_aws import daemon
+
     status = daemon.status(settings.state_dir)
     if status is None:
         if not start:
