@@ -217,10 +217,11 @@ def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, So
     ordered = sorted(files.items())
 
     listing = hashlib.sha256(head.encode())
-    listing.update("\n".join(
-        f"{arcname}\0{f.path}\0{f.st.st_mode & 0o111}\0{f.st.st_size}\0{f.st.st_mtime_ns}"
-        f"\0{f.st.st_ctime_ns}\0{f.st.st_ino}" for arcname, f in ordered
-    ).encode())
+    # repr of plain tuples: formatting 3,000 entries one by one costs a third of a hit.
+    listing.update(repr([
+        (arcname, f.path, f.st.st_mode & 0o111, f.st.st_size, f.st.st_mtime_ns,
+         f.st.st_ctime_ns, f.st.st_ino) for arcname, f in ordered
+    ]).encode())
     quick_key = listing.hexdigest()
     memo_path = settings.cache_dir / _FINGERPRINTS
     try:
