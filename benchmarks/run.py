@@ -41,7 +41,7 @@ BENCHMARKS: dict[str, tuple[dict, dict]] = {
     "bench_build": ({"repeats": 5}, {"repeats": 2}),
     "bench_invoke": ({"n": 30}, {"n": 10}),
     "bench_fixture": ({"n": 30}, {"n": 10}),
-    "bench_prune": ({"versions": 1000}, {"versions": 200}),
+    "bench_prune": ({"versions": 2000}, {"versions": 200}),
 }
 
 

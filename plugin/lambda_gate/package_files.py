@@ -46,6 +46,7 @@ def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]
     """
     found: dict[str, SourceFile] = {}
     linked: set[tuple[int, int]] = set()
+    is_regular = stat.S_ISREG
 
     def walk(directory: str, rel: str) -> None:
         with os.scandir(directory) as entries:
@@ -71,7 +72,7 @@ def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]
                         f"{entry.path} is a symlink to something that does not exist: "
                         "remove it, or exclude it with lambda_gate.build.exclude."
                     ) from None
-                if stat.S_ISREG(st.st_mode):
+                if is_regular(st.st_mode):
                     found[prefix + child] = SourceFile(entry.path, st)
 
     walk(str(root), "")
@@ -106,12 +107,14 @@ def source_filter(settings: BuildSettings, language: str) -> Filter:
     if language == "node" and settings.command and settings.output_dir:
         own.add(settings.output_dir.strip("/"))  # rebuilt by the build step
 
+    exclude = settings.exclude
+
     def skip(rel: str, name: str, is_dir: bool) -> bool:
         return (
             name in _SKIP_NAMES
             or (not is_dir and name.endswith(_SKIP_SUFFIXES))
             or rel in own
-            or (bool(settings.exclude) and _matches(rel, name, settings.exclude))
+            or (bool(exclude) and _matches(rel, name, exclude))
         )
 
     return skip
