@@ -121,7 +121,7 @@ def test_only_skipped_smoke_tests_promote_nothing(skipped_smoke):
 
 def test_a_protected_alias_waits_for_approval_with_a_distinct_exit_code(unapproved):
     assert unapproved.result.returncode == 3
-    assert "alias release is protected" in unapproved.output
+    assert "waiting for approval: alias release is protected" in unapproved.output
     assert "invoke promote --version 1 --alias release --env local --approve" in (
         unapproved.output)
     assert "release" not in unapproved.aliases
@@ -176,3 +176,14 @@ def test_promote_with_force_moves_the_alias_anyway(promote_forced):
     assert promote_forced.result.returncode == 0, promote_forced.output
     assert promote_forced.aliases["main"] == "2"
     assert "promoted main: 1 -> 2" in promote_forced.output
+
+
+@pytest.fixture(scope="module")
+def smoke_of_broken_version(promote_forced, run):
+    return run("smoke", "--version", "2")
+
+
+def test_the_smoke_task_fails_on_a_failing_version_and_names_the_test(smoke_of_broken_version):
+    assert smoke_of_broken_version.result.returncode == 1
+    assert ("error: 1 smoke test(s) failed: smoke.test_api::"
+            "test_health_reports_the_version_under_test") in smoke_of_broken_version.output

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from invoke import Exit, task
+from invoke import task
 
 from .. import aliases, config, gate, pipeline, records
-from ..errors import Error
+from ..errors import ApprovalRequired, Error, GateClosed
 from ..report import Reporter
 from ._common import exits, settings_from
 
@@ -78,7 +78,7 @@ def smoke(c, env=None, version=None):
                              artifact_code_sha256=published.code_sha256,
                              live_code_sha256=published.code_sha256)
     if not decision.open:
-        raise Exit(f"error: {decision.reason}", code=1)
+        raise GateClosed(decision.reason)
     rec = records.DeployRecord(environment=settings.environment.name,
                                function=published.function_name, version=published.version,
                                qualified_arn=published.qualified_arn,
@@ -183,6 +183,9 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
                                      force_build=force_build, dry_run=dry_run)
     try:
         pipeline.deploy(settings, options, reporter)
+    except ApprovalRequired as exc:
+        reporter.summary(f"waiting for approval: {exc.message.splitlines()[0]}", ok=False)
+        raise
     except Error as exc:
         reporter.summary(f"deploy failed: {exc.message.splitlines()[0]}", ok=False)
         raise
