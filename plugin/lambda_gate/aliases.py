@@ -276,13 +276,13 @@ def rollback_target(client, function: str, alias: str,
     from the alias's recorded history. Refuses when there is no history or that version
     no longer exists.
     """
+    if to is not None and not str(to).isdigit():
+        raise ConfigError(f"--to {to!r} is not a version number.")
     current = get_alias(client, function, alias)
     if current is None:
         raise ConfigError(f"alias {alias} does not exist on {function}: nothing to roll back.")
     if to is not None:
         target = str(to)
-        if not target.isdigit():
-            raise ConfigError(f"--to {to!r} is not a version number.")
     elif current.weights:
         return current, current.version
     else:

@@ -71,3 +71,16 @@ def test_terraform_outputs_without_a_version_are_an_error():
 def test_a_terraform_version_that_is_not_a_number_asks_for_publish():
     with pytest.raises(TerraformError, match=r"version is '\$LATEST' .*set publish = true"):
         outputs_from({"function_name": "api-backend", "version": "$LATEST"}, source="state")
+
+
+def test_promote_of_something_that_is_not_a_version_number_is_refused(project):
+    result = project.invoke("promote", "--version", "latest", "--alias", "main")
+
+    assert_clean_failure(result, 2, "--version 'latest' is not a version number.")
+
+
+def test_rollback_to_something_that_is_not_a_version_number_is_refused(project):
+    result = project.invoke("rollback", "--alias", "main", "--to", "previous",
+                            extra_env={"INVOKE_LAMBDA_GATE_FUNCTION_NAME": "bad-input"})
+
+    assert_clean_failure(result, 2, "--to 'previous' is not a version number.")

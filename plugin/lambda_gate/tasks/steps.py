@@ -96,10 +96,10 @@ def _published(settings: config.Settings, target, version: str | None) -> pipeli
             raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
                         "run `invoke apply` (or `invoke deploy`) first, or pass --version.")
         version = json.loads(last.read_text())["outputs"]["version"]
-    function = pipeline.function_name(settings)
     version = str(version)
     if not version.isdigit():
         raise Error(f"--version {version!r} is not a version number.", exit_code=2)
+    function = pipeline.function_name(settings)
     client = target.client("lambda")
     sha = pipeline.live_code_sha256(client, function, version)
     if sha is None:
