@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Stop cleanly (closing the socket) on the daemon's SIGTERM.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop)
     try:
         serve_forever(args.host, args.port, args.cache_dir, args.instance_id)
     except Error as exc:
@@ -38,5 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _stop(*_: object) -> None:
+    raise SystemExit(0)  # unwinds serve_forever, which closes the socket
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
