@@ -15,7 +15,6 @@ benchmarks/results/build.json. Run: ``python benchmarks/bench_build.py [repeats]
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import statistics
@@ -25,6 +24,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from results_file import save  # noqa: E402
 
 from lambda_gate.build import build_package
 from lambda_gate.config import BuildSettings
@@ -146,5 +147,4 @@ def _print(results: dict) -> None:
 if __name__ == "__main__":
     outcome = run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
     _print(outcome)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(outcome, indent=2) + "\n")
+    save(RESULTS, outcome)

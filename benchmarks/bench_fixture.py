@@ -19,7 +19,6 @@ dict for a benchmark runner.
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+from results_file import save  # noqa: E402
 
 from lambda_gate.http_adapter import LambdaHttpSession
 from lambda_gate.invoker import LambdaInvoker, Redactor
@@ -155,8 +155,7 @@ def _table(results: dict) -> str:
 
 def main(argv: list[str]) -> None:
     results = run(int(argv[1]) if len(argv) > 1 else 30)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save(RESULTS, results)
     print(_table(results))
     print(f"written to {RESULTS}")
 

@@ -14,7 +14,6 @@ dict for a benchmark runner.
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import boto3
+from results_file import save  # noqa: E402
 
 from lambda_gate.local_aws.server import serve_in_thread
 
@@ -109,8 +109,7 @@ def _table(results: dict) -> str:
 
 def main(argv: list[str]) -> None:
     results = run(int(argv[1]) if len(argv) > 1 else 30)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save(RESULTS, results)
     print(_table(results))
     print(f"written to {RESULTS}")
 

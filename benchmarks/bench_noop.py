@@ -45,6 +45,7 @@ if str(REPO / "plugin") not in sys.path:
     sys.path.insert(0, str(REPO / "plugin"))
 
 import boto3  # noqa: E402
+from results_file import save  # noqa: E402
 
 from lambda_gate.local_aws.server import serve_in_thread  # noqa: E402
 
@@ -161,8 +162,7 @@ def _results(changes: list[dict], noops: list[dict]) -> dict:
              terraform, apply_overhead["median"] / terraform["median"]),
         _row("apply step in a no-op deploy (s)", noop_apply, None, None),
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    save(RESULTS, results)
     return results
 
 

@@ -43,6 +43,7 @@ if str(REPO / "plugin") not in sys.path:
     sys.path.insert(0, str(REPO / "plugin"))
 
 import boto3  # noqa: E402
+from results_file import save  # noqa: E402
 
 from lambda_gate.local_aws.server import serve_in_thread  # noqa: E402
 from lambda_gate.terraform import cli_config_for_mirror  # noqa: E402
@@ -306,8 +307,7 @@ def main(argv: list[str]) -> None:
     deploys = int(argv[1]) if len(argv) > 1 else 5
     redeploys = int(argv[2]) if len(argv) > 2 else 3
     outcome = run(deploys, redeploys, log=print)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
+    save(RESULTS, outcome)
     for row in outcome["figures"]:
         print(json.dumps(row))
     print(f"written to {RESULTS}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
+from results_file import save  # noqa: E402
 
 from lambda_gate import aliases, prune
 from lambda_gate.local_aws.server import serve_in_thread
@@ -151,8 +151,7 @@ def run(versions: int = 2000) -> dict:
 def main(argv: list[str]) -> None:
     versions = int(argv[1]) if len(argv) > 1 else 2000
     results = run(versions)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    save(RESULTS, results)
     ours, naive = results["ours"], results["naive"]
     print(f"pruning {versions} versions, keeping {KEEP} and the aliased ones")
     print(f"  ours : {ours['seconds']:7.2f}s  {ours['api_calls']:5d} calls  "

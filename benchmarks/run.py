@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from results_file import save  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SUMMARY = HERE / "results" / "summary.json"
@@ -194,8 +196,7 @@ def run_module(name: str, kwargs: dict) -> tuple[dict | None, list[dict], float]
     seconds = time.perf_counter() - started
     target = getattr(module, "RESULTS", None)
     if isinstance(target, Path):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        save(target, result)
     return result, rows_for(name, result), seconds
 
 
