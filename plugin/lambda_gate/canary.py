@@ -42,7 +42,10 @@ class CanaryRolledBack(GateClosed):
 
 def parse_weights(text: str | Sequence[int]) -> tuple[int, ...]:
     """``"10,50"`` as ``(10, 50)``: whole percentages, each 1 to 99, increasing."""
-    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    else:
+        parts = list(text)
     weights: list[int] = []
     for part in parts:
         try:

@@ -55,7 +55,7 @@ def test_canary_steps_are_increasing_percentages(text, weights):
     ("10,10", "steps must increase \\(10 then 10\\)"),
     ("ten", "'ten' is not a whole percentage"),
     ("12.5", "'12.5' is not a whole percentage"),
-    ("", "'' is not a whole percentage"),
+    ("", "--canary is empty: pass increasing steps"),
 ])
 def test_bad_canary_steps_are_a_clear_error(text, message):
     with pytest.raises(ConfigError, match=message):

@@ -84,3 +84,30 @@ def test_rollback_to_something_that_is_not_a_version_number_is_refused(project):
                             extra_env={"INVOKE_LAMBDA_GATE_FUNCTION_NAME": "bad-input"})
 
     assert_clean_failure(result, 2, "--to 'previous' is not a version number.")
+
+
+def test_apply_before_any_build_says_to_build_first(project):
+    result = project.invoke("apply")
+
+    assert_clean_failure(result, 2, "no artifact at ")
+    assert "build/lambda.zip: run `invoke build` first." in result.stderr
+
+
+def test_status_before_any_apply_says_how_to_name_the_function(project):
+    result = project.invoke("status")
+
+    assert_clean_failure(result, 2, "no function to work on in environment 'local': no "
+                                    "apply is recorded there and lambda_gate.function.name "
+                                    "is not set.")
+
+
+def test_prune_without_keep_says_what_to_pass(project):
+    result = project.invoke("prune")
+
+    assert_clean_failure(result, 2, "pass --keep N: how many of the newest versions to keep.")
+
+
+def test_an_empty_canary_is_refused_before_anything_is_read(project):
+    result = project.invoke("promote", "--version", "1", "--canary", " ")
+
+    assert_clean_failure(result, 2, "--canary is empty: pass increasing steps from 1 to 99")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate.errors import TerraformError
+from lambda_gate.errors import ConfigError, TerraformError
 from lambda_gate.terraform import (
     Terraform,
     cli_config_for_mirror,
@@ -211,3 +211,13 @@ def test_an_empty_provider_mirror_is_named_in_the_error(config_dir, tmp_path,
     assert f"could not install the aws provider from the mirror {empty}" in message
     assert "lambda_gate.terraform.plugin_dir" in message
     assert not (tmp_path / "data" / "lambda-gate-init").exists()
+
+
+def test_a_missing_backend_config_file_says_what_to_create(tmp_path):
+    (tmp_path / "main.tf").write_text('terraform {\n  backend "s3" {}\n}\n')
+    tf = Terraform(tmp_path, data_dir=tmp_path / "data", env={},
+                   backend_config=tmp_path / "prod.s3.hcl")
+
+    with pytest.raises(ConfigError, match=r"backend config file .*prod\.s3\.hcl does not exist: "
+                                          r"create it \(see terraform/backend/s3\.hcl\.example"):
+        tf.ensure_init()
