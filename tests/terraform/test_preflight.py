@@ -211,5 +211,6 @@ def test_a_role_passed_in_from_outside_is_not_warned_about(config_dir):
 
 
 def test_a_directory_without_tf_files_names_the_setting(tmp_path):
-    with pytest.raises(ConfigError, match=r"no \.tf files in .*: set lambda_gate\.terraform\.dir\."):
+    with pytest.raises(ConfigError,
+                       match=r"no \.tf files in .*: set lambda_gate\.terraform\.dir\."):
         preflight.check(tmp_path, local_state=True, shared_environment=False)
