@@ -197,12 +197,10 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
         else:
             if before_terraform is not None:
                 before_terraform()
+            tf.ensure_init()  # an init failure is not an apply that stopped half way
             try:
                 tf.apply()
-                outputs = tf.outputs()
             except TerraformError as exc:
-                if not exc.message.startswith("terraform apply failed"):
-                    raise
                 raise TerraformError(
                     f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
                     "error and keeps what it changed before it (an updated function has "
@@ -210,6 +208,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                     "shows what is left to do.") from None
             finally:
                 reporter.durations["terraform"] = round(tf.seconds, 3)
+            outputs = tf.outputs()
             last = settings.env_state_dir / LAST_APPLY
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
