@@ -8,12 +8,12 @@ and an unchanged function is not published again.
 
 Every input that can change the zip goes into a fingerprint; a zip built from the same
 fingerprint before is reused from the cache without running pip or npm. Content hashes
-of source files are remembered by their stat signature (size, mtime, ctime, inode), and
-so is the fingerprint of a whole tree whose signatures are all unchanged, so a no-op
-redeploy only walks the tree and reads no file. ctime is part of the signature because
-no tool can set it back, so any write to a file is noticed even if its mtime is
-restored; files changed in the last two seconds are never remembered, as a second
-write within one timestamp tick would leave no trace.
+of source files are remembered by their stat signature (size, mtime, ctime, inode), so
+a changed tree reads only the files that changed; an unchanged one is recognised from
+a :mod:`.tree_snapshot` by stat alone, without listing a directory or reading a file.
+ctime is in every signature because no tool can set it back, so any write to a file is
+noticed even if its mtime is restored; files changed in the last two seconds are never
+remembered, as a second write within one timestamp tick would leave no trace.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, archive, npm, pip
+from . import __version__, archive, atomic, npm, pip, tree_snapshot
 from .config import BuildSettings
 from .errors import BuildError
 from .handler_check import check_handler
@@ -51,8 +51,6 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 CACHE_KEEP = 8
 
 _STAT_CACHE = "file-hashes.json"
-_FINGERPRINTS = "fingerprints.json"
-_RACY_NS = 2_000_000_000  # files changed this recently are re-hashed next time
 
 
 @dataclass(frozen=True)
@@ -86,11 +84,25 @@ def build_package(settings: BuildSettings, *, force: bool = False,
         )
     language = "python" if settings.runtime.startswith("python") else "node"
     date_time = archive.zip_date_time()
+    inputs = _build_inputs(settings, language, date_time)
+    tree_key = _tree_key(settings, inputs)
+    if not force:
+        known = tree_snapshot.lookup(settings.cache_dir, tree_key)
+        reused = _reuse(settings, known, log) if known else None
+        if reused is not None:
+            return reused
+
     with _gc_paused():
-        sources = collect(source_dir, source_filter(settings, language))
+        dirs: list[SourceFile] = []
+        sources = collect(source_dir, source_filter(settings, language), dirs=dirs)
         _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed
         requirements = _requirements_file(settings) if language == "python" else None
-        fp = fingerprint(settings, language, sources, requirements, date_time)
+        if requirements is not None:
+            dirs.append(SourceFile(str(requirements), os.stat(requirements)))
+        fp = fingerprint(settings.cache_dir, inputs, sources, requirements)
+        if tree_snapshot.record(settings.cache_dir, tree_key,
+                                [*dirs, *sources.values()], fp):
+            tree_snapshot.prune(settings.cache_dir, CACHE_KEEP)
 
     if not force:
         reused = _reuse(settings, fp, log)
@@ -181,28 +193,16 @@ def _check_unzipped_size(files: Mapping[str, SourceFile]) -> None:
         )
 
 
-def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, SourceFile],
-                requirements: Path | None, date_time: tuple[int, ...]) -> str:
-    """sha256 over everything that can change the zip's bytes.
-
-    The source files (paths, content, execute bit), the requirements, the runtime,
-    architecture, handler and build settings, the tools' platform flags, the archive
-    format and lambda-gate's own version.
-
-    When every file's stat signature is as it was at an earlier call, that call's
-    answer is returned without looking at contents (see the module docstring).
-    """
-    files = dict(sources)
-    if requirements is not None:
-        req = str(requirements)
-        files["\0requirements"] = SourceFile(req, os.stat(req))
+def _build_inputs(settings: BuildSettings, language: str,
+                  date_time: tuple[int, ...]) -> dict[str, Any]:
+    """Every setting that can change the zip's bytes, besides the files themselves."""
     tools: tuple[str, ...]
     if language == "python":
         tools = pip.platform_flags(settings.runtime, settings.architecture)
     else:
         tools = tuple(npm.ci_command("npm", production=True,
                                      architecture=settings.architecture)[1:])
-    inputs: dict[str, Any] = {
+    return {
         "lambda_gate": __version__,
         "runtime": settings.runtime,
         "architecture": settings.architecture,
@@ -213,37 +213,42 @@ def fingerprint(settings: BuildSettings, language: str, sources: Mapping[str, So
         "tools": list(tools),
         "zip": [archive.LEVEL, list(date_time)],
     }
-    head = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
-    ordered = sorted(files.items())
 
-    listing = hashlib.sha256(head.encode())
-    # repr of plain tuples: formatting 3,000 entries one by one costs a third of a hit.
-    listing.update(repr([
-        (arcname, f.path, f.st.st_mode & 0o111, f.st.st_size, f.st.st_mtime_ns,
-         f.st.st_ctime_ns, f.st.st_ino) for arcname, f in ordered
-    ]).encode())
-    quick_key = listing.hexdigest()
-    memo_path = settings.cache_dir / _FINGERPRINTS
-    try:
-        known: dict[str, str] = json.loads(memo_path.read_bytes())
-    except (OSError, ValueError):
-        known = {}
-    if quick_key in known:
-        return known[quick_key]
 
-    digests = _content_hashes(settings.cache_dir, files.values())
-    content = hashlib.sha256(head.encode())
+def _tree_key(settings: BuildSettings, inputs: Mapping[str, Any]) -> str:
+    """What a tree snapshot is filed under: the inputs, and what decides which files
+    are walked (where the tree is, the artifact and cache left out of it, the
+    requirements named outside it)."""
+    where = {
+        "source_dir": str(settings.source_dir.resolve()),
+        "artifact": str(settings.artifact.resolve()),
+        "cache_dir": str(settings.cache_dir.resolve()),
+        "requirements": str(settings.requirements) if settings.requirements else None,
+    }
+    text = json.dumps([inputs, where], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def fingerprint(cache_dir: Path, inputs: Mapping[str, Any],
+                sources: Mapping[str, SourceFile], requirements: Path | None) -> str:
+    """sha256 over everything that can change the zip's bytes.
+
+    The source files (paths, content, execute bit), the requirements, and ``inputs``:
+    the runtime, architecture, handler and build settings, the tools' platform flags,
+    the archive format and lambda-gate's own version. Contents are read only for files
+    whose stat signature the cache does not know.
+    """
+    files = dict(sources)
+    if requirements is not None:
+        req = str(requirements)
+        files["\0requirements"] = SourceFile(req, os.stat(req))
+    digests = _content_hashes(cache_dir, files.values())
+    content = hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode())
     content.update("\n".join(
         f"{arcname}\0{bool(f.st.st_mode & 0o111)}\0{digests[f.path]}"
-        for arcname, f in ordered
+        for arcname, f in sorted(files.items())
     ).encode())
-    result = content.hexdigest()
-    newest = max((f.st.st_ctime_ns for f in files.values()), default=0)
-    if time.time_ns() - newest > _RACY_NS:
-        known = dict(list(known.items())[-(CACHE_KEEP * 4 - 1):])
-        known[quick_key] = result
-        _write_json(memo_path, known)
-    return result
+    return content.hexdigest()
 
 
 # -- staging ----------------------------------------------------------------------------
@@ -399,23 +404,11 @@ def _content_hashes(cache_dir: Path, files: Iterable[SourceFile]) -> dict[str, s
         result[path] = digest.hexdigest()
         # A file written within the filesystem's timestamp granularity of this read
         # could change again without its signature changing: hash it again next time.
-        if now - st.st_ctime_ns > _RACY_NS:
+        if now - st.st_ctime_ns > tree_snapshot.RACY_NS:
             kept[path] = [*sig, result[path]]
     if kept != memo:
-        _write_json(memo_path, kept)
+        atomic.write_json(memo_path, kept)
     return result
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _store(settings: BuildSettings, result: BuildResult) -> None:
@@ -441,7 +434,7 @@ def _write_meta(settings: BuildSettings, result: BuildResult) -> None:
     meta["warnings"] = list(result.warnings)
     meta["artifact"] = str(settings.artifact)
     meta["artifact_signature"] = _signature(os.stat(settings.artifact))
-    _write_json(settings.cache_dir / f"{result.fingerprint}.json", meta)
+    atomic.write_json(settings.cache_dir / f"{result.fingerprint}.json", meta)
 
 
 def _prune(cache: Path) -> None:

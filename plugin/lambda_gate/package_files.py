@@ -37,18 +37,22 @@ class SourceFile(NamedTuple):
 Filter = Callable[[str, str, bool], bool]
 
 
-def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]:
+def collect(root: Path, skip: Filter, prefix: str = "",
+            dirs: list[SourceFile] | None = None) -> dict[str, SourceFile]:
     """Archive path -> file for every file under ``root`` that ``skip`` keeps.
 
     Symlinks are followed (the zip holds the files they point to); a directory reached
-    twice through links is walked once. Plain strings rather than Paths: this runs on
-    every build, cache hits included, and pathlib costs more than the walk itself.
+    twice through links is walked once. Plain strings rather than Paths: pathlib costs
+    more than the walk itself. ``dirs``, if given, receives each directory walked with
+    its stat taken before it was listed (what :mod:`.tree_snapshot` needs).
     """
     found: dict[str, SourceFile] = {}
     linked: set[tuple[int, int]] = set()
     is_regular = stat.S_ISREG
 
-    def walk(directory: str, rel: str) -> None:
+    def walk(directory: str, rel: str, st: os.stat_result | None) -> None:
+        if dirs is not None:
+            dirs.append(SourceFile(directory, st or os.stat(directory)))
         with os.scandir(directory) as entries:
             for entry in entries:
                 name = entry.name
@@ -56,12 +60,13 @@ def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]
                 if entry.is_dir():
                     if skip(child, name, True):
                         continue
+                    st = None
                     if entry.is_symlink():
                         st = entry.stat()
                         if (st.st_dev, st.st_ino) in linked:
                             continue  # a link loop, or the same directory twice
                         linked.add((st.st_dev, st.st_ino))
-                    walk(entry.path, child + "/")
+                    walk(entry.path, child + "/", st)
                     continue
                 if skip(child, name, False):
                     continue
@@ -75,7 +80,7 @@ def collect(root: Path, skip: Filter, prefix: str = "") -> dict[str, SourceFile]
                 if is_regular(st.st_mode):
                     found[prefix + child] = SourceFile(entry.path, st)
 
-    walk(str(root), "")
+    walk(str(root), "", None)
     return found
 
 

@@ -8,12 +8,12 @@ CI keeps them as artifacts (they are also copied to the reports directory).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from . import atomic
 
 
 @dataclass
@@ -56,14 +56,10 @@ def git_commit(cwd: Path) -> str | None:
 
 def write(record: DeployRecord, directory: Path) -> Path:
     """Write atomically to ``directory``; the name sorts by time."""
-    directory.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(record.started_at))
     name = f"{stamp}-{record.version or 'none'}-{record.outcome}.json"
     path = directory / name
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(record.to_json())
-    os.replace(tmp, path)
+    atomic.write_text(path, record.to_json())
     return path
 
 
