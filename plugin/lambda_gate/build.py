@@ -38,6 +38,7 @@ from .handler_check import check_handler
 from .package_files import (
     SourceFile,
     collect,
+    local_project_filter,
     npm_filter,
     pip_filter,
     source_filter,
@@ -97,11 +98,10 @@ def build_package(settings: BuildSettings, *, force: bool = False,
         sources = collect(source_dir, source_filter(settings, language), dirs=dirs)
         _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed
         requirements = _requirements_file(settings) if language == "python" else None
-        if requirements is not None:
-            dirs.append(SourceFile(str(requirements), os.stat(requirements)))
-        fp = fingerprint(settings.cache_dir, inputs, sources, requirements)
+        pulled_in = _requirement_files(requirements, dirs)
+        fp = fingerprint(settings.cache_dir, inputs, {**sources, **pulled_in})
         if tree_snapshot.record(settings.cache_dir, tree_key,
-                                [*dirs, *sources.values()], fp):
+                                [*dirs, *sources.values(), *pulled_in.values()], fp):
             tree_snapshot.prune(settings.cache_dir, CACHE_KEEP)
 
     if not force:
@@ -230,25 +230,43 @@ def _tree_key(settings: BuildSettings, inputs: Mapping[str, Any]) -> str:
 
 
 def fingerprint(cache_dir: Path, inputs: Mapping[str, Any],
-                sources: Mapping[str, SourceFile], requirements: Path | None) -> str:
+                files: Mapping[str, SourceFile]) -> str:
     """sha256 over everything that can change the zip's bytes.
 
-    The source files (paths, content, execute bit), the requirements, and ``inputs``:
-    the runtime, architecture, handler and build settings, the tools' platform flags,
-    the archive format and lambda-gate's own version. Contents are read only for files
-    whose stat signature the cache does not know.
+    ``files``: the source files by archive path, and the requirements and what they
+    pull in under keys starting with NUL (paths, content, execute bit); ``inputs``: the
+    runtime, architecture, handler and build settings, the tools' platform flags, the
+    archive format and lambda-gate's own version. Contents are read only for files whose
+    stat signature the cache does not know.
     """
-    files = dict(sources)
-    if requirements is not None:
-        req = str(requirements)
-        files["\0requirements"] = SourceFile(req, os.stat(req))
     digests = _content_hashes(cache_dir, files.values())
     content = hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode())
     content.update("\n".join(
-        f"{arcname}\0{bool(f.st.st_mode & 0o111)}\0{digests[f.path]}"
-        for arcname, f in sorted(files.items())
+        f"{key}\0{bool(f.st.st_mode & 0o111)}\0{digests[f.path]}"
+        for key, f in sorted(files.items())
     ).encode())
     return content.hexdigest()
+
+
+def _requirement_files(requirements: Path | None,
+                       dirs: list[SourceFile]) -> dict[str, SourceFile]:
+    """The requirements file and the files it pulls in (``-r`` and ``-c`` includes,
+    local wheels and project directories), for the fingerprint: a change to any of them
+    must rebuild even where they lie outside the source tree. Keys start with NUL, so
+    they never meet an archive path; directories walked go to ``dirs``."""
+    if requirements is None:
+        return {}
+    files = {"\0requirements": SourceFile(str(requirements), os.stat(requirements))}
+    if requirements.suffix == ".toml":
+        return files
+    for path in pip.referenced_paths(requirements):
+        key = "\0" + os.path.relpath(path, requirements.parent)
+        if path.is_file():
+            files[key] = SourceFile(str(path), os.stat(path))
+        elif path.is_dir():
+            for name, f in collect(path, local_project_filter, dirs=dirs).items():
+                files[f"{key}/{name}"] = f
+    return files
 
 
 # -- staging ----------------------------------------------------------------------------

@@ -139,3 +139,11 @@ def pip_filter(rel: str, name: str, is_dir: bool) -> bool:
 def npm_filter(rel: str, name: str, is_dir: bool) -> bool:
     """Leave out of node_modules: npm's links to executables and its own bookkeeping."""
     return (is_dir and name == ".bin") or rel == ".package-lock.json"
+
+
+def local_project_filter(rel: str, name: str, is_dir: bool) -> bool:
+    """Leave out of a local project a requirements file names: caches, and what
+    building it writes into it (build/, dist/, *.egg-info), which is no input."""
+    if is_dir and (rel in ("build", "dist") or name.endswith(".egg-info")):
+        return True
+    return name in _SKIP_NAMES or (not is_dir and name.endswith(_SKIP_SUFFIXES))

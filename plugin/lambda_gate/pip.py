@@ -114,3 +114,70 @@ def failure_message(requirements: Path, runtime: str, architecture: str,
         f"{' or '.join(platforms(runtime, architecture))} and Python "
         f"{python_version(runtime)}."
     )
+
+
+# -- what a requirements file pulls in ---------------------------------------------------
+
+_INCLUDE = re.compile(r"(-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?<=-r|-c))(\S.*)")
+_EDITABLE = re.compile(r"(?:-e|--editable)(?:\s*=\s*|\s+)(\S.*)")
+_LOCAL = re.compile(r"(?:[^@;\s]+\s*@\s*)?(file:\S+|\.{1,2}[/\\]\S*|/\S+)")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Lines as pip reads them: continuations joined, comments and blanks dropped."""
+    lines, pending = [], ""
+    for raw in text.splitlines():
+        if raw.endswith("\\"):
+            pending += raw[:-1]
+            continue
+        line = re.sub(r"(^|\s)#.*", "", pending + raw).strip()
+        pending = ""
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _local_path(spec: str, cwd: Path) -> Path | None:
+    match = _LOCAL.match(spec)
+    if match is None:
+        return None
+    location = re.split(r"[;\[#]", match.group(1), maxsplit=1)[0].strip()
+    if location.startswith("file:"):
+        location = re.sub(r"^file:(//)?", "", location)
+    return cwd / location
+
+
+def referenced_paths(requirements: Path, cwd: Path | None = None) -> list[Path]:
+    """Files and directories outside the requirements file that pip would read.
+
+    ``-r`` and ``-c`` includes (relative to the file naming them, followed through),
+    and local requirements: wheels, archives and project directories, given as a path
+    or a ``file:`` URL, plain or editable (relative to pip's working directory, the top
+    file's directory). Part of the build's fingerprint: editing an included file or
+    replacing a local wheel must rebuild. Missing ones are left for pip to report.
+    """
+    cwd = cwd or requirements.parent
+    found: list[Path] = []
+    seen = {requirements.resolve()}
+    pending = [requirements]
+    while pending:
+        current = pending.pop()
+        try:
+            text = current.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # pip reports it
+        for line in _logical_lines(text):
+            include = _INCLUDE.match(line)
+            if include:
+                path = current.parent / include.group(2).strip()
+                if path.resolve() not in seen:
+                    seen.add(path.resolve())
+                    found.append(path)
+                    pending.append(path)
+                continue
+            editable = _EDITABLE.match(line)
+            local = _local_path(editable.group(1) if editable else line, cwd)
+            if local is not None and local.resolve() not in seen:
+                seen.add(local.resolve())
+                found.append(local)
+    return found

@@ -26,7 +26,7 @@ import operator
 import os
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from pathlib import Path
 
@@ -46,7 +46,7 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
-def _digest(stats: Sequence[os.stat_result] | map) -> str:
+def _digest(stats: Iterable[os.stat_result]) -> str:
     # Every step a C loop: this runs on every cache hit, over thousands of files.
     signature = array("q")
     signature.extend(chain.from_iterable(map(_SIGNATURE, stats)))
