@@ -334,19 +334,34 @@ def _stage_python(settings: BuildSettings, sources: dict[str, SourceFile],
     return files, warnings
 
 
-def _has_dependencies(package_json: Path) -> tuple[bool, bool]:
+def _has_dependencies(package_json: Path, command: str | None) -> tuple[bool, bool]:
+    """Whether package.json lists dependencies and devDependencies; a BuildError for a
+    local-path dependency the staged install would need (devDependencies only matter
+    with a build command)."""
     try:
         data = json.loads(package_json.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BuildError(f"{package_json} is not valid JSON ({exc}): fix it.") from None
+    if not isinstance(data, dict):
+        raise BuildError(f"{package_json} must hold a JSON object: fix it.")
+    sections = ("dependencies", "devDependencies") if command else ("dependencies",)
+    local = npm.local_dependencies(data, sections)
+    if local:
+        raise BuildError(
+            f"{package_json}: {', '.join(local)} "
+            f"{'is a local path' if len(local) == 1 else 'are local paths'}, which the "
+            "build cannot install: it runs `npm ci` in a clean staging directory, where "
+            "paths relative to your source do not resolve. Publish the package to a "
+            "registry (a private one will do) or depend on it by git URL."
+        )
     return bool(data.get("dependencies")), bool(data.get("devDependencies"))
 
 
 def _stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging: Path,
                 log: Callable[[str], None]) -> tuple[dict[str, SourceFile], list[str]]:
     package_json = sources.get("package.json")
-    deps, dev_deps = (_has_dependencies(Path(package_json.path)) if package_json
-                      else (False, False))
+    deps, dev_deps = (_has_dependencies(Path(package_json.path), settings.command)
+                      if package_json else (False, False))
     output_dir = settings.output_dir.strip("/") if settings.output_dir else None
 
     if settings.command:

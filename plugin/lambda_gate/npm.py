@@ -46,6 +46,25 @@ def ci_command(npm: str, *, production: bool, architecture: str | None = None) -
     return argv
 
 
+_LOCAL_SPECS = ("file:", "link:", "./", "../", "/", "~/")
+
+
+def local_dependencies(manifest: dict, sections: Sequence[str]) -> list[str]:
+    """``name (spec)`` of each dependency in ``sections`` given as a local path.
+
+    The build installs dependencies with ``npm ci`` in a clean staging directory, where
+    a path relative to the source tree does not resolve; npm's own error then would
+    name a missing package.json in a temporary directory. The build asks first.
+    """
+    found = []
+    for section in sections:
+        deps = manifest.get(section) or {}
+        if isinstance(deps, dict):
+            found += [f"{name} ({spec})" for name, spec in deps.items()
+                      if isinstance(spec, str) and spec.startswith(_LOCAL_SPECS)]
+    return found
+
+
 def ci(directory: Path, *, production: bool, architecture: str | None = None,
        log: Callable[[str], None] = print) -> None:
     """Run ``npm ci`` in ``directory``, which holds package.json and package-lock.json."""

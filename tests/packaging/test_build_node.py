@@ -161,11 +161,51 @@ def test_the_production_install_picks_optional_dependencies_for_lambdas_platform
     assert argv[-2:] == ["--os=linux", f"--cpu={cpu}"]
 
 
-def test_a_package_json_that_is_not_json_is_named(tmp_path: Path,
-                                                  make_settings: MakeSettings) -> None:
+@pytest.mark.parametrize(("content", "message"), [
+    ("{ name: fn }", r"package\.json is not valid JSON \(.*\): fix it"),
+    ('["is-number"]', r"package\.json must hold a JSON object: fix it"),
+])
+def test_a_package_json_npm_cannot_read_is_named(tmp_path: Path, make_settings: MakeSettings,
+                                                 content: str, message: str) -> None:
     src = node_source(tmp_path / "src", "exports.handler = async () => 1;\n")
-    (src / "package.json").write_text("{ name: fn }")
+    (src / "package.json").write_text(content)
 
-    with pytest.raises(BuildError, match=r"package\.json is not valid JSON \(.*\): fix it"):
+    with pytest.raises(BuildError, match=message):
         build_package(make_settings(src, runtime="nodejs20.x", handler="index.handler"),
                       log=quiet)
+
+
+@pytest.mark.parametrize(("section", "command"), [
+    ("dependencies", None), ("devDependencies", "npm run build"),
+])
+def test_a_local_path_dependency_is_refused_before_npm_runs(
+        tmp_path: Path, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch,
+        section: str, command: str | None) -> None:
+    monkeypatch.setenv("PATH", "")  # npm would fail differently; it must not be reached
+    src = node_source(tmp_path / "src", "exports.handler = async () => 1;\n",
+                      {"name": "fn", "version": "1.0.0",
+                       section: {"shared": "file:../shared", "is-number": "7.0.0"}})
+    settings = make_settings(src, runtime="nodejs20.x", handler="index.handler",
+                             command=command)
+
+    with pytest.raises(BuildError) as raised:
+        build_package(settings, log=quiet)
+
+    assert str(raised.value) == (
+        f"{src / 'package.json'}: shared (file:../shared) is a local path, which the build "
+        "cannot install: it runs `npm ci` in a clean staging directory, where paths "
+        "relative to your source do not resolve. Publish the package to a registry "
+        "(a private one will do) or depend on it by git URL.")
+    assert not settings.artifact.exists()
+
+
+def test_a_local_dev_dependency_is_fine_without_a_build_step(
+        tmp_path: Path, make_settings: MakeSettings) -> None:
+    src = node_source(tmp_path / "src", "exports.handler = async () => 1;\n",
+                      {"name": "fn", "version": "1.0.0",
+                       "devDependencies": {"shared": "file:../shared"}})
+
+    built = build_package(make_settings(src, runtime="nodejs20.x", handler="index.handler"),
+                          log=quiet)
+
+    assert zip_names(built.path) == ["index.js", "package.json"]
