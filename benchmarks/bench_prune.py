@@ -117,7 +117,7 @@ def run(versions: int = 2000) -> dict:
         naive_fn = _make_function(setup, role, versions)
         setup_s = time.perf_counter() - started
 
-        ours_client = boto3.client("lambda", config=prune.RETRY_CONFIG, **options)
+        ours_client = boto3.client("lambda", config=prune.retry_config(), **options)
         ours_calls = _counted(ours_client)
         started = time.perf_counter()
         result = prune.prune(ours_client, ours_fn, KEEP, log=lambda line: None)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .config import EnvironmentSettings
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import boto3
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
@@ -30,20 +34,50 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 @dataclass(frozen=True)
 class AwsTarget:
-    """Where one deploy's calls go. ``env`` is the full environment for subprocesses."""
+    """Where one deploy's calls go. ``env`` is the full environment for subprocesses.
+
+    The boto3 session is made on first use: importing boto3 and making a client cost
+    about half a second, which a deploy spends while terraform runs (:meth:`warm`)
+    rather than before it starts.
+    """
 
     region: str
     endpoint_url: str | None
-    session: boto3.Session = field(repr=False)
     env: Mapping[str, str] = field(repr=False)
-    _clients: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    new_session: Callable[[], boto3.Session] = field(repr=False)
+    _made: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False,
+                                   compare=False)
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if "session" not in self._made:
+                self._made["session"] = self.new_session()
+            return self._made["session"]
 
     def client(self, service: str):
         """One client per service for the whole deploy (each costs ~75 ms to make)."""
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service, region_name=self.region, endpoint_url=self.endpoint_url)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._made:
+                self._made[service] = self.session.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url)
+            return self._made[service]
+
+    def warm(self, *services: str) -> threading.Thread:
+        """Make the clients in a background thread, so a later :meth:`client` finds
+        them ready. A failure is left for that later call to raise where it is handled."""
+
+        def make() -> None:
+            try:
+                for service in services:
+                    self.client(service)
+            except Exception:  # noqa: BLE001, S110 - raised again by the real call
+                pass
+
+        thread = threading.Thread(target=make, name="lambda-gate-aws-warm-up")
+        thread.start()
+        return thread
 
 
 def session_name(branch: str | None) -> str:
@@ -95,11 +129,17 @@ def local_target(region: str, endpoint_url: str) -> AwsTarget:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     env.update(LOCAL_CREDENTIALS)
     env.update(AWS_ENDPOINT_URL=endpoint_url, AWS_REGION=region, AWS_DEFAULT_REGION=region)
-    session = boto3.Session(region_name=region, **{
-        "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    })
-    return AwsTarget(region=region, endpoint_url=endpoint_url, session=session, env=env)
+
+    def new_session() -> boto3.Session:
+        import boto3
+
+        return boto3.Session(region_name=region, **{
+            "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        })
+
+    return AwsTarget(region=region, endpoint_url=endpoint_url, env=env,
+                     new_session=new_session)
 
 
 def remote_target(environment: EnvironmentSettings, *, branch: str | None = None) -> AwsTarget:
@@ -110,6 +150,8 @@ def remote_target(environment: EnvironmentSettings, *, branch: str | None = None
     provider would otherwise prefer them to ``AWS_PROFILE`` and deploy to whichever
     account those keys belong to. An assumed role's keys replace both.
     """
+    import boto3  # a remote account's credentials are needed before terraform starts
+
     env = dict(os.environ)
     env.update(AWS_REGION=environment.region, AWS_DEFAULT_REGION=environment.region)
     role_arn = validate_role_arn(environment) if environment.role_arn else None
@@ -139,8 +181,8 @@ def remote_target(environment: EnvironmentSettings, *, branch: str | None = None
         env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
                    AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
                    AWS_SESSION_TOKEN=creds["SessionToken"])
-    return AwsTarget(region=environment.region, endpoint_url=endpoint, session=session,
-                     env=env)
+    return AwsTarget(region=environment.region, endpoint_url=endpoint, env=env,
+                     new_session=lambda: session)
 
 
 def _assume(session: boto3.Session, environment: EnvironmentSettings, role_arn: str,

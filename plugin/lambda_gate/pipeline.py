@@ -295,8 +295,8 @@ def dry_run_step(settings: Settings, target: AwsTarget, reporter: Reporter,
             outputs = None  # nothing applied yet in this environment
         fingerprint = inputs_fingerprint(settings, record.artifact_sha256,
                                          tf.input_variables())
-        skipped = None if full else unchanged_outputs(settings, target.client("lambda"),
-                                               fingerprint, record.artifact_sha256)
+        skipped = None if full else unchanged_outputs(settings, target, fingerprint,
+                                                      record.artifact_sha256)
         if skipped is not None:
             outputs = skipped
             reporter.detail(f"no change since the last apply (version {skipped.version}): "

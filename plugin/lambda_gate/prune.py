@@ -13,14 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .errors import ConfigError, LambdaApiError
 
-#: Retries for a long run of deletes: botocore's adaptive mode paces calls by the
-#: throttling it meets (TooManyRequestsException is one of its throttling codes).
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+
+def retry_config():
+    """Retries for a long run of deletes: botocore's adaptive mode paces calls by the
+    throttling it meets (TooManyRequestsException is one of its throttling codes).
+    Made on demand: importing botocore.config costs a quarter of a second."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "adaptive", "max_attempts": 10})
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def prune(client, function: str, keep: int, *, dry_run: bool = False,
           log: Callable[[str], None] = print) -> PruneResult:
     """Delete ``function``'s versions beyond the newest ``keep`` that no alias uses.
 
-    ``client`` should carry :data:`RETRY_CONFIG`. A version an alias took up after the
+    ``client`` should carry :func:`retry_config`. A version an alias took up after the
     listing (Lambda refuses to delete it) or that is already gone is skipped and reported,
     not an error: another deploy may be running.
     """

@@ -146,9 +146,13 @@ def live_code_sha256(client, function: str, qualifier: str) -> str | None:
     return config.get("CodeSha256")
 
 
-def unchanged_outputs(settings: Settings, client, fingerprint: str,
-               artifact_sha: str) -> TerraformOutputs | None:
-    """The last apply's outputs when nothing changed since and Lambda agrees."""
+def unchanged_outputs(settings: Settings, target: AwsTarget, fingerprint: str,
+                      artifact_sha: str) -> TerraformOutputs | None:
+    """The last apply's outputs when nothing changed since and Lambda agrees.
+
+    Lambda is asked only when the inputs match the last apply's: a deploy with a change
+    goes on to terraform without waiting for a boto3 client.
+    """
     last = settings.env_state_dir / LAST_APPLY
     if not last.exists():
         return None
@@ -158,6 +162,7 @@ def unchanged_outputs(settings: Settings, client, fingerprint: str,
         return None
     if data.get("fingerprint") != fingerprint:
         return None
+    client = target.client("lambda")
     outputs = TerraformOutputs(**data["outputs"])
     for qualifier in (outputs.version, "$LATEST"):
         if live_code_sha256(client, outputs.function_name, qualifier) != artifact_sha:
@@ -182,14 +187,14 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
     """Publish the artifact through terraform, unless nothing changed since last time.
 
     ``before_terraform`` is called just before terraform runs (never when the apply is
-    skipped): the deploy starts its smoke tests' pytest there, to overlap the two.
+    skipped): the deploy starts its smoke tests' pytest there, to overlap the two. The
+    Lambda client is made meanwhile too, in the background.
     """
-    client = target.client("lambda")
     with reporter.step("apply"):
         check_configuration(settings, reporter)
         tf = terraform_for(settings, target, reporter, settings.build.artifact)
         fingerprint = inputs_fingerprint(settings, artifact_sha, tf.input_variables())
-        outputs = None if full else unchanged_outputs(settings, client, fingerprint, artifact_sha)
+        outputs = None if full else unchanged_outputs(settings, target, fingerprint, artifact_sha)
         applied = outputs is None
         if outputs is not None:
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
@@ -197,6 +202,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
         else:
             if before_terraform is not None:
                 before_terraform()
+            target.warm("lambda")
             tf.ensure_init()  # an init failure is not an apply that stopped half way
             try:
                 tf.apply()
@@ -214,7 +220,9 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,
                 "qualified_arn": outputs.qualified_arn},
-                "latest_modified": _latest_modified(client, outputs.function_name)}))
+                "latest_modified": _latest_modified(target.client("lambda"),
+                                                    outputs.function_name)}))
+        client = target.client("lambda")
         live = live_code_sha256(client, outputs.function_name, outputs.version)
         if live is None:
             raise LambdaApiError(f"terraform reports version {outputs.version} of "

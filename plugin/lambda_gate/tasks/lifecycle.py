@@ -96,7 +96,7 @@ def prune(c, keep=None, dry_run=False, env=None):
     target = _target(settings, reporter)
     client = target.session.client("lambda", region_name=target.region,
                                    endpoint_url=target.endpoint_url,
-                                   config=pruning.RETRY_CONFIG)
+                                   config=pruning.retry_config())
     with reporter.step("prune"):
         result = pruning.prune(client, function, keep, dry_run=dry_run, log=reporter.detail)
     reporter.summary(result.summary(), ok=True)
