@@ -32,6 +32,19 @@ def test_a_missing_setting_names_its_config_path(project):
                                     "invoke.yaml")
 
 
+def test_a_handler_the_package_lacks_stops_the_build_and_leaves_no_artifact(project):
+    artifact = project.root / "build" / "lambda.zip"
+    artifact.unlink(missing_ok=True)
+
+    result = project.invoke("deploy", extra_env={
+        "INVOKE_LAMBDA_GATE_FUNCTION_HANDLER": "app.handle_event"})
+
+    assert_clean_failure(result, 1, "handler 'app.handle_event': app.py defines no "
+                                    "top-level 'handle_event'.")
+    assert "==> apply" not in result.stdout
+    assert not artifact.exists()
+
+
 def test_a_missing_function_source_says_which_setting_to_fix(project):
     result = project.invoke("deploy", extra_env={"INVOKE_LAMBDA_GATE_FUNCTION_SOURCE_DIR":
                                                  "nowhere"})
