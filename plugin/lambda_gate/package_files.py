@@ -1,7 +1,8 @@
 """Which files go into a package: walking the source tree and pip's or npm's output.
 
-Kept apart from :mod:`.build` because it runs on every build, cache hits included, and
-is where speed matters most: one ``scandir`` walk, plain strings, stat taken once.
+Kept apart from :mod:`.build`: it runs on every build whose tree the last build's
+:mod:`.tree_snapshot` does not vouch for, so it is kept lean: one ``scandir`` walk,
+plain strings, stat taken once.
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                 "qualified_arn": outputs.qualified_arn},
                 "latest_modified": _latest_modified(target.client("lambda"),
                                                     outputs.function_name)}))
-        client = target.client("lambda")
+        client = target.client("lambda")  # made during terraform's run, or in the no-op check
         live = live_code_sha256(client, outputs.function_name, outputs.version)
         if live is None:
             raise LambdaApiError(f"terraform reports version {outputs.version} of "
