@@ -39,6 +39,7 @@ from .target import (
     LambdaTarget,
     TargetSettings,
     make_client,
+    parse_arn,
     resolve_settings,
     resolve_target,
 )
@@ -142,24 +143,27 @@ def get_settings(config: pytest.Config) -> TargetSettings:
                             cwd=config.invocation_params.dir)
 
 
-def _target_from_deploy() -> None:
+def _target_from_deploy(config: pytest.Config) -> Any | None:
     """When a deploy started this run ahead of time, wait for the version it published.
 
     The deploy writes the qualified ARN to the pipe named by ``LAMBDA_GATE_TARGET_FD``
     and closes it; an empty read means the deploy stopped before its smoke tests.
+    Returns the Lambda client made while waiting (None if it could not be made).
     """
     fd = os.environ.pop(TARGET_FD_VARIABLE, None)
     if not fd:
-        return
+        return None
     # What needs no target is done while the deploy is still applying: the AWS SDK and
-    # the HTTP adapter are imported, and everything alive now (the imported modules) is
-    # moved out of the garbage collector's sight, so pytest's collections at the end of
-    # the session do not walk it again.
-    import boto3  # noqa: F401
-    import botocore.client  # noqa: F401
-
+    # the HTTP adapter are imported, the client is made (a sixth of a second), and
+    # everything alive now (the imported modules) is moved out of the garbage
+    # collector's sight, so pytest's collections at the end of the session do not walk
+    # it again.
     from . import http_adapter  # noqa: F401
 
+    try:
+        premade = make_client(get_settings(config))
+    except Error:
+        premade = None  # made again, and its error shown, once the target is known
     gc.freeze()
     chunks = []
     while chunk := os.read(int(fd), 4096):
@@ -169,17 +173,27 @@ def _target_from_deploy() -> None:
     if not arn:
         pytest.exit("lambda-gate: the deploy stopped before its smoke tests", returncode=0)
     os.environ[ENV_VARS["arn"]] = arn
+    return premade
+
+
+def _fits(client: Any, settings: TargetSettings) -> bool:
+    """Whether a client made before the ARN was known serves its target: only the
+    region can differ, as make_client takes it from the ARN when none is set."""
+    if settings.region is not None or settings.arn is None:
+        return True
+    return parse_arn(settings.arn.value, settings.arn.source).region == client.meta.region_name
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Check the target before any test runs; a bad one is a usage error."""
     config = session.config
-    _target_from_deploy()
+    premade = _target_from_deploy(config)
     try:
         settings = get_settings(config)
         state = _SessionState(settings)
         if settings.has_target:
-            client = make_client(settings)
+            client = (premade if premade is not None and _fits(premade, settings)
+                      else make_client(settings))
             target, secrets = resolve_target(client, settings)
             state = _SessionState(settings, target, client, Redactor(secrets))
     except Error as exc:

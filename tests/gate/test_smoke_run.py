@@ -78,6 +78,21 @@ def test_a_run_started_ahead_tests_the_version_it_is_given_later(tmp_path, publi
     assert (result.passed, result.tested_arn) == (1, arn)
 
 
+def test_a_run_started_ahead_in_another_region_follows_the_arns_region(tmp_path, published):
+    # The client made while waiting is in the job's region; the function is not.
+    arn, _ = published
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "test_it.py").write_text(
+        "def test_ok(lambda_invoke):\n    assert lambda_invoke({}).payload == {'ok': True}\n")
+    env = {**os.environ, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    prepared = SmokeRun([tmp_path / "smoke"], junit=tmp_path / "junit.xml", env=env,
+                        cwd=tmp_path)
+
+    result = prepared.run(arn, log=lambda line: None)
+
+    assert (result.passed, result.failed, result.tested_arn) == (1, 0, arn)
+
+
 def test_a_cancelled_run_runs_no_test_and_leaves_no_process(tmp_path, published):
     (tmp_path / "smoke").mkdir()
     (tmp_path / "smoke" / "test_it.py").write_text("def test_ok(lambda_target):\n    pass\n")
