@@ -70,6 +70,28 @@ def test_start_on_a_taken_port_says_how_to_pick_another(tmp_path: Path,
     assert not (tmp_path / "local-aws.json").exists()
 
 
+def test_a_port_held_by_another_projects_local_aws_names_it_and_the_ways_out(
+        tmp_path: Path) -> None:
+    other = tmp_path / "other-repo" / ".lambda-gate"
+    port = _free_port()
+    theirs = daemon.start(other, "127.0.0.1", port)
+    try:
+        with pytest.raises(LocalAwsError) as raised:
+            daemon.start(tmp_path / "this-repo" / ".lambda-gate", "127.0.0.1", port)
+    finally:
+        daemon.stop(other)
+
+    assert raised.value.exit_code == 2
+    assert str(raised.value) == (
+        f"cannot start the local AWS: port {port} on 127.0.0.1 is taken by another "
+        f"lambda-gate local AWS, started {theirs.started_at} (its state is in {other}). "
+        "Stop it with `invoke local-aws --stop` in the project that started it, use it "
+        f"from this one with lambda_gate.local_aws.url = http://127.0.0.1:{port} "
+        "(INVOKE_LAMBDA_GATE_LOCAL_AWS_URL), or give this project another port with "
+        "lambda_gate.local_aws.port (INVOKE_LAMBDA_GATE_LOCAL_AWS_PORT).")
+    assert not (tmp_path / "this-repo" / ".lambda-gate" / "local-aws.json").exists()
+
+
 def test_module_entry_point_exits_2_with_one_line_on_a_taken_port(tmp_path: Path,
                                                                   held_port: int) -> None:
     result = subprocess.run(

@@ -89,6 +89,23 @@ def ask_instance(url: str, timeout: float = 1.0) -> dict | None:
         return None
 
 
+def _held(host: str, port: int) -> LocalAwsError:
+    """Why ``port`` is taken, naming the other project when a local AWS of ours holds it
+    (two repositories each deploying to ``local`` with the default port)."""
+    answer = ask_instance(f"http://{host}:{port}", timeout=1.0)
+    if not answer or "instance_id" not in answer:
+        return port_in_use(host, port)
+    cache = Path(str(answer.get("code_cache", "")))
+    owner = (f" (its state is in {cache.parent})" if cache.name == "code-cache" else "")
+    return LocalAwsError(
+        f"cannot start the local AWS: port {port} on {host} is taken by another "
+        f"lambda-gate local AWS, started {answer.get('started_at', 'earlier')}{owner}. "
+        "Stop it with `invoke local-aws --stop` in the project that started it, use it "
+        f"from this one with lambda_gate.local_aws.url = http://{host}:{port} "
+        "(INVOKE_LAMBDA_GATE_LOCAL_AWS_URL), or give this project another port with "
+        "lambda_gate.local_aws.port (INVOKE_LAMBDA_GATE_LOCAL_AWS_PORT).", exit_code=2)
+
+
 def status(state_dir: Path) -> DaemonStatus | None:
     """The running server recorded in ``state_dir``, or None (removing a stale record)."""
     recorded = _read(state_dir)
@@ -130,7 +147,7 @@ def start(state_dir: Path, host: str, port: int) -> DaemonStatus:
     if running is not None:
         return running
     if not _port_free(host, port):
-        raise port_in_use(host, port)
+        raise _held(host, port)
     state_dir.mkdir(parents=True, exist_ok=True)
     instance_id = uuid.uuid4().hex
     url = f"http://{host}:{port}"

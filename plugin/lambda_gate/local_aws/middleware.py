@@ -112,7 +112,8 @@ class LocalAwsMiddleware:
         path = environ.get("PATH_INFO", "")
         if path == INSTANCE_PATH:
             response = json_response(200, {"instance_id": self.instance.instance_id,
-                                           "started_at": self.instance.started_at})
+                                           "started_at": self.instance.started_at,
+                                           "code_cache": str(self.cache_dir)})
             return response(environ, start_response)
         access_key, region, service = _scope(environ)
         is_lambda = service == "lambda" if service else path.startswith(_LAMBDA_PREFIXES)
