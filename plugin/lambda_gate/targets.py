@@ -43,14 +43,18 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
     marker = settings.env_state_dir / "local-aws-instance"
     known = marker.read_text().strip() if marker.exists() else None
     if known != instance_id:
-        if known is not None or any(_local_state_files(settings)):
+        stale = _local_state_files(settings)
+        if known is not None:
             reporter.warn("the local AWS was restarted empty: reset the local environment's "
                           "terraform state and deploy records")
-            for path in _local_state_files(settings):
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
+        elif stale:  # e.g. the record of a deploy that failed before reaching a local AWS
+            reporter.warn("the local environment's terraform state and deploy records "
+                          "belong to no local AWS that is running: reset them")
+        for path in stale:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(instance_id)
     return local_target(env.region, url)

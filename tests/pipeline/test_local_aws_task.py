@@ -66,3 +66,17 @@ def test_a_restarted_local_aws_resets_the_local_state_and_says_so(make_project):
             "state and deploy records") in result.stdout
     assert sorted(p.name for p in env_dir.iterdir()) == ["local-aws-instance"]
     assert "no apply recorded for environment 'local'" in result.stderr
+
+
+def test_state_left_by_a_deploy_that_never_reached_a_local_aws_is_reset_without_a_restart_story(
+        make_project):
+    project = make_project("never-reached")
+    env_dir = project.root / ".lambda-gate" / "env" / "local"
+    project.write(".lambda-gate/env/local/records/failed.json", "{}")
+
+    result = project.invoke("smoke")
+
+    assert ("the local environment's terraform state and deploy records belong to no local "
+            "AWS that is running: reset them") in result.stdout
+    assert "restarted" not in result.stdout
+    assert sorted(p.name for p in env_dir.iterdir()) == ["local-aws-instance"]
