@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.request
 
@@ -44,8 +45,9 @@ def test_is_not_reachable_on_other_addresses_of_this_host(local_aws: LocalAws) -
 def test_instance_endpoint_names_this_server(local_aws: LocalAws) -> None:
     with urllib.request.urlopen(local_aws.url + "/_lambda_gate/instance") as response:
         answer = json.loads(response.read())
-    assert answer == {"instance_id": local_aws.instance_id,
-                      "started_at": local_aws.started_at}
+    assert answer["instance_id"] == local_aws.instance_id
+    assert answer["started_at"] == local_aws.started_at
+    assert os.path.isdir(answer["code_cache"])  # tells another project whose server it is
 
 
 def test_each_server_has_its_own_instance_id(tmp_path, local_aws: LocalAws) -> None:
