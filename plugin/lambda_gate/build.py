@@ -257,8 +257,6 @@ def _requirement_files(requirements: Path | None,
     if requirements is None:
         return {}
     files = {"\0requirements": SourceFile(str(requirements), os.stat(requirements))}
-    if requirements.suffix == ".toml":
-        return files
     for path in pip.referenced_paths(requirements):
         key = "\0" + os.path.relpath(path, requirements.parent)
         if path.is_file():
@@ -287,21 +285,6 @@ def _requirements_file(settings: BuildSettings) -> Path | None:
     return None
 
 
-def _pyproject_dependencies(pyproject: Path) -> list[str]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError(f"{pyproject} is not valid TOML ({exc}): fix it.") from None
-    deps = data.get("project", {}).get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise BuildError(f"{pyproject}: [project].dependencies must be a list of strings.")
-    return deps
-
-
 def _stage_python(settings: BuildSettings, sources: dict[str, SourceFile],
                   requirements: Path | None, staging: Path,
                   log: Callable[[str], None]) -> tuple[dict[str, SourceFile], list[str]]:
@@ -311,7 +294,7 @@ def _stage_python(settings: BuildSettings, sources: dict[str, SourceFile],
         return files, warnings
     requirements_path = requirements
     if requirements.suffix == ".toml":
-        deps = _pyproject_dependencies(requirements)
+        deps = pip.pyproject_dependencies(requirements)
         if not deps:
             return files, warnings
         requirements_path = staging / "requirements-from-pyproject.txt"

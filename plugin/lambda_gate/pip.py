@@ -147,16 +147,37 @@ def _local_path(spec: str, cwd: Path) -> Path | None:
     return cwd / location
 
 
+def pyproject_dependencies(pyproject: Path) -> list[str]:
+    """``[project].dependencies`` of a pyproject.toml, what pip installs from it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{pyproject} is not valid TOML ({exc}): fix it.") from None
+    project = data.get("project", {})
+    deps = project.get("dependencies", []) if isinstance(project, dict) else None
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BuildError(f"{pyproject}: [project].dependencies must be a list of strings.")
+    return deps
+
+
 def referenced_paths(requirements: Path, cwd: Path | None = None) -> list[Path]:
     """Files and directories outside the requirements file that pip would read.
 
     ``-r`` and ``-c`` includes (relative to the file naming them, followed through),
     and local requirements: wheels, archives and project directories, given as a path
     or a ``file:`` URL, plain or editable (relative to pip's working directory, the top
-    file's directory). Part of the build's fingerprint: editing an included file or
-    replacing a local wheel must rebuild. Missing ones are left for pip to report.
+    file's directory). A pyproject.toml's dependencies can name local ones too
+    (``name @ file:///...``). Part of the build's fingerprint: editing an included file
+    or replacing a local wheel must rebuild. Missing ones are left for pip to report.
     """
     cwd = cwd or requirements.parent
+    if requirements.suffix == ".toml":
+        local = (_local_path(dep, cwd) for dep in pyproject_dependencies(requirements))
+        return [path for path in local if path is not None]
     found: list[Path] = []
     seen = {requirements.resolve()}
     pending = [requirements]

@@ -235,9 +235,12 @@ def test_a_pyproject_that_is_not_toml_is_named(source: Path,
         build_package(make_settings(source), log=quiet)
 
 
+@pytest.mark.parametrize("pyproject", [
+    '[project]\ndependencies = "markupsafe"\n', 'project = "lambda-fn"\n',
+])
 def test_pyproject_dependencies_that_are_not_a_list_of_strings_are_refused(
-        source: Path, make_settings: MakeSettings) -> None:
-    (source / "pyproject.toml").write_text('[project]\ndependencies = "markupsafe"\n')
+        source: Path, make_settings: MakeSettings, pyproject: str) -> None:
+    (source / "pyproject.toml").write_text(pyproject)
 
     with pytest.raises(BuildError, match=r"pyproject\.toml: \[project\]\.dependencies must "
                                          r"be a list of strings"):

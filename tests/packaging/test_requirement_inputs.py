@@ -58,6 +58,15 @@ def test_a_line_that_names_no_local_file(tmp_path: Path, line: str) -> None:
     assert referenced_paths(requirements) == []
 
 
+def test_a_pyprojects_dependency_on_a_local_file_is_found(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "fn"\ndependencies = [\n'
+                         '  "markupsafe==2.1.5",\n'
+                         f'  "tiny @ file://{tmp_path}/wheels/tiny-1.0-py3-none-any.whl",\n]\n')
+
+    assert referenced_paths(pyproject) == [tmp_path / "wheels" / "tiny-1.0-py3-none-any.whl"]
+
+
 def test_includes_are_followed_relative_to_the_file_that_names_them(tmp_path: Path) -> None:
     (tmp_path / "requirements").mkdir()
     top = tmp_path / "requirements.txt"
@@ -170,3 +179,19 @@ def test_a_local_project_is_rebuilt_when_its_code_changes_not_when_pip_builds_it
     assert not changed.cached
     with zipfile.ZipFile(changed.path) as zf:
         assert zf.read("shared/__init__.py") == b"NAME = 'two'\n"
+
+
+def test_a_replaced_wheel_a_pyproject_names_rebuilds(
+        project: Path, make_settings: MakeSettings, recognised_by: str) -> None:
+    wheel = project / "wheels" / "tiny-1.0-py3-none-any.whl"
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "fn"\nversion = "1"\ndependencies = ["tiny @ file://{wheel}"]\n')
+    settings = make_settings(project / "src", requirements=project / "pyproject.toml")
+    first = build_package(settings, log=quiet)
+
+    write_wheel(wheel, "howdy")
+    second = build_package(settings, log=quiet)
+
+    assert not second.cached and second.code_sha256 != first.code_sha256
+    with zipfile.ZipFile(second.path) as zf:
+        assert zf.read("tiny/__init__.py") == b"GREETING = 'howdy'\n"
