@@ -8,11 +8,13 @@ the slow part, so each variant is built once per session and shared.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from builds import NODE_FUNCTION, PYTHON_FUNCTION, Built, MakeSettings, settings_for
 
+from lambda_gate import tree_snapshot
 from lambda_gate.build import build_package
 from lambda_gate.config import BuildSettings
 
@@ -25,6 +27,14 @@ def make_settings(tmp_path: Path) -> MakeSettings:
         return settings_for(source_dir, tmp_path, **overrides)
 
     return make
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files count as older than a tree snapshot's two-second racy window, whenever they
+    were written: the snapshot's clock runs three seconds ahead, instead of the test
+    waiting."""
+    monkeypatch.setattr(tree_snapshot, "_now_ns", lambda: time.time_ns() + 3_000_000_000)
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from builds import MakeSettings, zip_names
 
-from lambda_gate import tree_snapshot
 from lambda_gate.build import build_package
 from lambda_gate.pip import referenced_paths
 
@@ -122,11 +120,10 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["hashed", "snapshot"])
-def recognised_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def recognised_by(request: pytest.FixtureRequest) -> str:
     """Run each case twice: the tree too fresh for a snapshot, and settled."""
     if request.param == "snapshot":
-        monkeypatch.setattr(tree_snapshot, "_now_ns",
-                            lambda: time.time_ns() + 3_000_000_000)
+        request.getfixturevalue("settled")
     return request.param
 
 
@@ -157,9 +154,8 @@ def test_a_replaced_local_wheel_rebuilds_with_its_new_content(
 
 
 def test_a_local_project_is_rebuilt_when_its_code_changes_not_when_pip_builds_it(
-        project: Path, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+        project: Path, make_settings: MakeSettings, settled: None) -> None:
     # Settled, so a snapshot is taken before pip writes build/ into the project.
-    monkeypatch.setattr(tree_snapshot, "_now_ns", lambda: time.time_ns() + 3_000_000_000)
     shared = project / "libs" / "shared"
     (shared / "shared").mkdir(parents=True)
     (shared / "pyproject.toml").write_text(

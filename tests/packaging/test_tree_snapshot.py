@@ -1,34 +1,26 @@
 """An unchanged source tree is recognised by stat alone; any change to it is still noticed.
 
-A snapshot is only recorded for a tree whose newest change is older than two seconds.
-These tests move the snapshot's clock three seconds ahead instead of waiting, so the
-tree they just wrote counts as settled.
+A snapshot is only recorded for a tree whose newest change is older than two seconds;
+these tests use the ``settled`` fixture (conftest.py) instead of waiting.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from builds import MakeSettings
 
-from lambda_gate import build, tree_snapshot
+from lambda_gate import build
 from lambda_gate.build import build_package
 from lambda_gate.config import BuildSettings
 
 
 def quiet(_line: str) -> None:
     pass
-
-
-@pytest.fixture
-def settled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file written so far counts as older than the snapshot's racy window."""
-    monkeypatch.setattr(tree_snapshot, "_now_ns", lambda: time.time_ns() + 3_000_000_000)
 
 
 @pytest.fixture
