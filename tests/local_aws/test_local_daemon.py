@@ -104,3 +104,13 @@ def test_module_entry_point_exits_2_with_one_line_on_a_taken_port(tmp_path: Path
         "is already in use by another program. Pick a free port with "
         "lambda_gate.local_aws.port in invoke.yaml or INVOKE_LAMBDA_GATE_LOCAL_AWS_PORT, "
         "or stop what is using it."]
+
+
+def test_a_port_held_by_a_local_aws_started_by_hand_is_named_without_a_state_dir(
+        tmp_path: Path, local_aws) -> None:
+    with pytest.raises(LocalAwsError) as raised:
+        daemon.start(tmp_path, "127.0.0.1", local_aws.port)
+
+    assert str(raised.value).startswith(
+        f"cannot start the local AWS: port {local_aws.port} on 127.0.0.1 is taken by "
+        f"another lambda-gate local AWS, started {local_aws.started_at}. Stop it with ")
