@@ -28,8 +28,8 @@ from pathlib import Path
 
 from results_file import save  # noqa: E402
 
-from lambda_gate import tree_snapshot
 from lambda_gate.build import build_package
+from lambda_gate.build import snapshot as tree_snapshot
 from lambda_gate.config import BuildSettings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "build.json"

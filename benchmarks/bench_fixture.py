@@ -31,10 +31,11 @@ from pathlib import Path
 import boto3
 from results_file import save  # noqa: E402
 
-from lambda_gate.http_adapter import LambdaHttpSession
-from lambda_gate.invoker import LambdaInvoker, Redactor
 from lambda_gate.local_aws.server import serve_in_thread
-from lambda_gate.target import resolve_settings, resolve_target
+from lambda_gate.pytest_plugin.http_session import LambdaHttpSession
+from lambda_gate.pytest_plugin.invoker import LambdaInvoker, Redactor
+from lambda_gate.pytest_plugin.target import resolve_target
+from lambda_gate.pytest_plugin.target_settings import resolve_settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fixture.json"
 GOAL = 1.05

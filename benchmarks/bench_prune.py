@@ -1,7 +1,7 @@
 """Pruning many versions on the local AWS: ours against a naive one-by-one loop.
 
 Two functions get the same versions and the same three aliases (one weighted); one is
-pruned by :func:`lambda_gate.prune.prune` (paged listings, then one delete per
+pruned by :func:`lambda_gate.aliases.prune.prune` (paged listings, then one delete per
 version), the other by a naive loop that asks for each version number in turn and
 deletes it (two calls a version, and it has to probe past the last one). Both run in
 one process against one server, side by side, so the ratios (calls, time) are what to
@@ -34,7 +34,8 @@ import boto3
 from botocore.exceptions import ClientError
 from results_file import save  # noqa: E402
 
-from lambda_gate import aliases, prune
+from lambda_gate import aliases
+from lambda_gate.aliases import prune
 from lambda_gate.local_aws.server import serve_in_thread
 
 RESULTS = Path(__file__).resolve().parent / "results" / "prune.json"

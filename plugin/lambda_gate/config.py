@@ -131,6 +131,10 @@ class TerraformSettings:
     vars: Mapping[str, str] = field(default_factory=dict)
 
 
+#: The file name of an environment's last-apply summary.
+LAST_APPLY = "last-apply.json"
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -153,6 +157,23 @@ class Settings:
     def env_state_dir(self) -> Path:
         """Where this environment's terraform data, state and records live."""
         return self.state_dir / "env" / self.environment.name
+
+    @property
+    def state_path(self) -> Path:
+        """The environment's local terraform state (unused with a backend config)."""
+        if self.environment.state_path is not None:
+            return self.environment.state_path
+        return self.env_state_dir / "terraform.tfstate"
+
+    @property
+    def records_dir(self) -> Path:
+        """Where the environment's deploy records are kept."""
+        return self.env_state_dir / "records"
+
+    @property
+    def last_apply_path(self) -> Path:
+        """The summary of the environment's last successful apply (outputs, fingerprint)."""
+        return self.env_state_dir / LAST_APPLY
 
 
 def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -8,7 +8,6 @@ CI keeps them as artifacts (they are also copied to the reports directory).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,15 +42,6 @@ class DeployRecord:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-
-def git_commit(cwd: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                              text=True, check=False)
-    except OSError:
-        return None
-    return proc.stdout.strip() or None
 
 
 def write(record: DeployRecord, directory: Path) -> Path:

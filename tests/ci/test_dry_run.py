@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate.pipeline import dry_run_summary
+from lambda_gate.pipeline.dry_run import dry_run_summary
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import yaml
 from invoke import Config, Program
 from invoke.parser import ParseError, Parser, ParseResult
 
-from lambda_gate import config, pipeline
+from lambda_gate import config
 from lambda_gate.aws import validate_role_arn
 from lambda_gate.tasks import ns
 
@@ -157,8 +157,8 @@ def test_github_uploads_the_reports_directory_even_when_a_step_failed(tmp_path):
 def carried_paths(tmp_path: Path) -> set[str]:
     """What promote reads in a fresh checkout: the apply's outputs and the records."""
     settings = example_settings("prod", tmp_path)
-    return {str(pipeline.records_dir(settings).relative_to(tmp_path)),
-            str((settings.env_state_dir / pipeline.LAST_APPLY).relative_to(tmp_path))}
+    return {str(settings.records_dir.relative_to(tmp_path)),
+            str(settings.last_apply_path.relative_to(tmp_path))}
 
 
 def test_circleci_carries_the_records_from_publish_to_promote(tmp_path):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate.gate import evaluate
-from lambda_gate.smoke import SmokeResult
+from lambda_gate.smoke import SmokeResult, evaluate
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:api-backend:5"
 SHA = "c2hhMjU2LW9mLXRoZS1hcnRpZmFjdA=="

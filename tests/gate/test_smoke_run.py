@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from lambda_gate.errors import ConfigError
-from lambda_gate.smoke import TARGET_FD_VARIABLE, SmokeRun, run_smoke
+from lambda_gate.handoff import TARGET_FD_VARIABLE
+from lambda_gate.smoke import SmokeRun, run_smoke
 
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 

@@ -7,14 +7,9 @@ import subprocess
 
 import pytest
 
-from lambda_gate.aliases import (
-    BRANCH_VARIABLES,
-    alias_for_branch,
-    current_branch,
-    resolve_alias,
-    validate_alias,
-)
+from lambda_gate.aliases import alias_for_branch, resolve_alias, validate_alias
 from lambda_gate.errors import ConfigError
+from lambda_gate.git import BRANCH_VARIABLES, current_branch
 
 LAMBDA_ALIAS = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}")
 HASHED = r"-[0-9a-f]{8}"

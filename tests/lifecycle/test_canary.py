@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from lambda_gate import aliases, canary
+from lambda_gate import aliases
+from lambda_gate.aliases import canary
 from lambda_gate.errors import AliasConflict, ConfigError
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_gate import aliases, prune
+from lambda_gate import aliases
+from lambda_gate.aliases import prune
+from lambda_gate.aliases.prune import VersionInfo
 from lambda_gate.errors import ConfigError
-from lambda_gate.prune import VersionInfo
 
 
 def versions(*numbers: int, size: int = 10) -> list[VersionInfo]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_gate import aliases, status
+from lambda_gate import aliases
+from lambda_gate.aliases import status
 
 
 @pytest.fixture(scope="module")

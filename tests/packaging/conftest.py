@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from builds import NODE_FUNCTION, PYTHON_FUNCTION, Built, MakeSettings, settings_for
 
-from lambda_gate import tree_snapshot
 from lambda_gate.build import build_package
+from lambda_gate.build import snapshot as tree_snapshot
 from lambda_gate.config import BuildSettings
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from builds import MakeSettings, zip_names
 
-from lambda_gate import archive
-from lambda_gate.archive import Member, write_zip
-from lambda_gate.build import build_package
+from lambda_gate.build import archive, build_package
+from lambda_gate.build.archive import Member, write_zip
 from lambda_gate.errors import ConfigError
 
 TREE = {

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from builds import NODE_FUNCTION, Built, MakeSettings, zip_names
 
-from lambda_gate import npm
-from lambda_gate.build import build_package
+from lambda_gate.build import build_package, npm
 from lambda_gate.errors import BuildError
 
 

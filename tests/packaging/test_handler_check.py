@@ -8,8 +8,8 @@ import pytest
 from builds import MakeSettings
 
 from lambda_gate.build import build_package
+from lambda_gate.build.handler_check import check_handler, split_handler
 from lambda_gate.errors import BuildError
-from lambda_gate.handler_check import check_handler, split_handler
 
 
 def files_of(root: Path, tree: dict[str, str]) -> dict[str, Path]:

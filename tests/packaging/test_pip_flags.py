@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate import pip
+from lambda_gate.build import pip
 from lambda_gate.errors import BuildError
 
 

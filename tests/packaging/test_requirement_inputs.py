@@ -15,7 +15,7 @@ import pytest
 from builds import MakeSettings, zip_names
 
 from lambda_gate.build import build_package
-from lambda_gate.pip import referenced_paths
+from lambda_gate.build.pip import referenced_paths
 
 
 def quiet(_line: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambda_gate.errors import TerraformError
-from lambda_gate.terraform import outputs_from
+from lambda_gate.publish.terraform import outputs_from
 
 
 @pytest.fixture(scope="module")

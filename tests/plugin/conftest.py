@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import pytest
 from packages import zip_of
 
-from lambda_gate.invoker import LambdaInvoker
-from lambda_gate.target import TargetSettings, make_client, resolve_settings, resolve_target
+from lambda_gate.pytest_plugin.invoker import LambdaInvoker
+from lambda_gate.pytest_plugin.target import make_client, resolve_target
+from lambda_gate.pytest_plugin.target_settings import TargetSettings, resolve_settings
 
 #: An environment value the functions are given; it must never reach a report.
 SECRET_VALUE = "s3cret-token-4d1f9"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_gate.http_adapter import LambdaHttpSession
+from lambda_gate.pytest_plugin.http_session import LambdaHttpSession
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from lambda_gate.http_adapter import answer_from_result, build_event, encode_body
-from lambda_gate.invoker import InvokeResult
+from lambda_gate.pytest_plugin.http_events import build_event, encode_body
+from lambda_gate.pytest_plugin.http_session import answer_from_result
+from lambda_gate.pytest_plugin.invoker import InvokeResult
 
 
 def result(raw: bytes, function_error: str | None = None) -> InvokeResult:

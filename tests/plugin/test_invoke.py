@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_gate.invoker import LambdaInvoker, WrongVersionExecuted
-from lambda_gate.target import make_client, resolve_settings, resolve_target
+from lambda_gate.pytest_plugin.invoker import LambdaInvoker, WrongVersionExecuted
+from lambda_gate.pytest_plugin.target import make_client, resolve_target
+from lambda_gate.pytest_plugin.target_settings import resolve_settings
 
 
 def test_the_result_carries_the_decoded_payload_and_the_executed_version(invoker_for,

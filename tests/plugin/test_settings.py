@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate.target import Sourced, TargetError, check_qualifier, resolve_settings
+from lambda_gate.pytest_plugin.target_settings import (
+    Sourced,
+    TargetError,
+    check_qualifier,
+    resolve_settings,
+)
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:orders:7"
 

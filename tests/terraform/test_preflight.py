@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate import preflight
 from lambda_gate.errors import ConfigError
+from lambda_gate.publish import preflight
 
 REFERENCE = Path(__file__).resolve().parents[2] / "terraform"
 

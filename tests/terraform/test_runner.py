@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lambda_gate.errors import ConfigError, TerraformError
-from lambda_gate.terraform import (
+from lambda_gate.publish.terraform import (
     Terraform,
     cli_config_for_mirror,
     diagnostics,

@@ -11,12 +11,15 @@ import json
 
 from invoke import task
 
-from .. import aliases, canary, pipeline, smoke
-from .. import prune as pruning
-from .. import status as status_report
+from .. import aliases, publish, smoke
+from ..aliases import canary
+from ..aliases import prune as pruning
+from ..aliases import status as status_report
 from ..aws import AwsTarget
 from ..config import Settings
 from ..errors import ConfigError
+from ..pipeline.steps import protected, require_approval, terminal_confirm
+from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
 from ._common import exits, settings_from
 
@@ -27,7 +30,7 @@ DEFAULT_INTERVAL = 60.0
 
 
 def _target(settings: Settings, reporter: Reporter) -> AwsTarget:
-    return pipeline.aws_target(settings, reporter, start_local=False)
+    return aws_target(settings, reporter, start_local=False)
 
 
 @task(help={
@@ -47,11 +50,11 @@ def rollback(c, alias=None, to=None, env=None, approve=False):
     settings = settings_from(c, env)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
-    function = pipeline.function_name(settings)
+    function = function_name(settings)
     client = _target(settings, reporter).client("lambda")
     _, target_version = aliases.rollback_target(client, function, alias, to)
-    pipeline.require_approval(settings, alias, target_version, approve=approve,
-                              confirm=pipeline.terminal_confirm)
+    require_approval(settings, alias, target_version, approve=approve,
+                              confirm=terminal_confirm)
     with reporter.step("rollback"):
         change = aliases.rollback(client, function, alias, to)
     reporter.summary(f"rolled back {alias}: {change.before} -> {change.after}", ok=True)
@@ -66,7 +69,7 @@ def status(c, json_=False, env=None):
     """Each alias with its version, weights, CodeSha256 and history; versions and storage."""
     settings = settings_from(c, env)
     reporter = Reporter()
-    function = pipeline.function_name(settings)
+    function = function_name(settings)
     client = _target(settings, reporter).client("lambda")
     found = status_report.gather(client, function, settings.environment.name)
     if json_:
@@ -92,7 +95,7 @@ def prune(c, keep=None, dry_run=False, env=None):
     keep = pruning.validate_keep(keep)
     settings = settings_from(c, env)
     reporter = Reporter()
-    function = pipeline.function_name(settings)
+    function = function_name(settings)
     target = _target(settings, reporter)
     client = target.session.client("lambda", region_name=target.region,
                                    endpoint_url=target.endpoint_url,
@@ -116,11 +119,11 @@ def cleanup(c, alias=None, env=None):
         raise ConfigError("pass --alias NAME: the alias of the merged branch to delete.")
     alias = aliases.validate_alias(alias)
     settings = settings_from(c, env)
-    if pipeline.protected(settings, alias):
+    if protected(settings, alias):
         raise ConfigError(f"alias {alias} is protected (lambda_gate.aliases.protected) and "
                           "is never deleted by cleanup; nothing was changed.")
     reporter = Reporter()
-    function = pipeline.function_name(settings)
+    function = function_name(settings)
     client = _target(settings, reporter).client("lambda")
     with reporter.step("cleanup"):
         removed = aliases.delete(client, function, alias)
@@ -129,7 +132,7 @@ def cleanup(c, alias=None, env=None):
 
 
 def run_canary_promotion(c, settings: Settings, target: AwsTarget,
-                         published: pipeline.Published, alias: str, reporter: Reporter, *,
+                         published: publish.Published, alias: str, reporter: Reporter, *,
                          weights: str, interval: str | float | None,
                          smoke_alias: bool) -> aliases.AliasChange:
     """``invoke promote --canary``: the checks from the settings, then the canary."""
@@ -149,7 +152,7 @@ def run_canary_promotion(c, settings: Settings, target: AwsTarget,
 
 
 def _alias_smoke_check(settings: Settings, target: AwsTarget,
-                       published: pipeline.Published, alias: str,
+                       published: publish.Published, alias: str,
                        reporter: Reporter) -> canary.Check:
     alias_arn = f"{published.qualified_arn.rsplit(':', 1)[0]}:{alias}"
     runs = iter(range(1, 1_000))

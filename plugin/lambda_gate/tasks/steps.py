@@ -6,9 +6,21 @@ import json
 
 from invoke import task
 
-from .. import aliases, config, gate, pipeline, records
+from .. import aliases, config, publish, records
 from ..errors import ApprovalRequired, Error, GateClosed
+from ..pipeline.deploy import DeployOptions
+from ..pipeline.deploy import deploy as run_deploy
+from ..pipeline.steps import (
+    build_step,
+    existing_artifact,
+    require_approval,
+    save_record,
+    smoke_step,
+    terminal_confirm,
+)
+from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
+from ..smoke import evaluate
 from ._common import exits, settings_from
 
 __all__ = ["build", "plan", "apply", "smoke", "promote", "deploy"]
@@ -23,7 +35,7 @@ def build(c, force=False):
     lambda_gate.build.* (artifact, requirements, command, output_dir, exclude).
     """
     settings = settings_from(c)
-    result = pipeline.build_step(settings, Reporter(), force=force)
+    result = build_step(settings, Reporter(), force=force)
     print(f"{result.path} {result.code_sha256}")
 
 
@@ -33,11 +45,11 @@ def plan(c, env=None):
     """Show the terraform plan for the built artifact; changes nothing."""
     settings = settings_from(c, env)
     reporter = Reporter()
-    target = pipeline.aws_target(settings, reporter)
-    pipeline.existing_artifact(settings)
-    tf = pipeline.terraform_for(settings, target, reporter, settings.build.artifact)
+    target = aws_target(settings, reporter)
+    existing_artifact(settings)
+    tf = publish.terraform_for(settings, target, reporter, settings.build.artifact)
     with reporter.step("plan"):
-        pipeline.check_configuration(settings, reporter)
+        publish.check_configuration(settings, reporter)
         result = tf.plan()
     reporter.summary("plan: changes pending" if result.changes else "plan: no changes", True)
 
@@ -55,9 +67,9 @@ def apply(c, env=None, full=False):
     """
     settings = settings_from(c, env)
     reporter = Reporter()
-    target = pipeline.aws_target(settings, reporter)
-    sha = pipeline.existing_artifact(settings)
-    published = pipeline.apply_step(settings, target, reporter, artifact_sha=sha, full=full)
+    target = aws_target(settings, reporter)
+    sha = existing_artifact(settings)
+    published = publish.apply_step(settings, target, reporter, artifact_sha=sha, full=full)
     reporter.summary(f"version {published.version}: {published.qualified_arn}", ok=True)
 
 
@@ -70,10 +82,10 @@ def smoke(c, env=None, version=None):
     """Run the smoke tests (lambda_gate.smoke.path) against one unaliased version."""
     settings = settings_from(c, env)
     reporter = Reporter()
-    target = pipeline.aws_target(settings, reporter, start_local=False)
+    target = aws_target(settings, reporter, start_local=False)
     published = _published(settings, target, version)
-    result = pipeline.smoke_step(settings, target, published, reporter)
-    decision = gate.evaluate(result, published_arn=published.qualified_arn,
+    result = smoke_step(settings, target, published, reporter)
+    decision = evaluate(result, published_arn=published.qualified_arn,
                              published_version=published.version,
                              artifact_code_sha256=published.code_sha256,
                              live_code_sha256=published.code_sha256)
@@ -85,12 +97,12 @@ def smoke(c, env=None, version=None):
                                code_sha256=published.code_sha256, tests_passed=result.passed,
                                tests_skipped=result.skipped, smoke_passed=True,
                                outcome="tested", durations=dict(reporter.durations))
-    pipeline.save_record(settings, rec)
+    save_record(settings, rec)
     reporter.summary(decision.reason, ok=True)
 
 
-def _published(settings: config.Settings, target, version: str | None) -> pipeline.Published:
-    last = settings.env_state_dir / pipeline.LAST_APPLY
+def _published(settings: config.Settings, target, version: str | None) -> publish.Published:
+    last = settings.last_apply_path
     if version is None:
         if not last.exists():
             raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
@@ -99,14 +111,14 @@ def _published(settings: config.Settings, target, version: str | None) -> pipeli
     version = str(version)
     if not version.isdigit():
         raise Error(f"--version {version!r} is not a version number.", exit_code=2)
-    function = pipeline.function_name(settings)
+    function = function_name(settings)
     client = target.client("lambda")
-    sha = pipeline.live_code_sha256(client, function, version)
+    sha = publish.live_code_sha256(client, function, version)
     if sha is None:
         raise Error(f"version {version} of {function} does not exist.", exit_code=2)
     arn = client.get_function_configuration(FunctionName=function,
                                             Qualifier=version)["FunctionArn"]
-    return pipeline.Published(function, version, arn, sha, applied=False)
+    return publish.Published(function, version, arn, sha, applied=False)
 
 
 @task(help={
@@ -130,22 +142,22 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     checked after each step; one in ALARM sends all traffic back to the old version.
     """
     if canary is not None:
-        from .. import canary as canaries
+        from ..aliases import canary as canaries
 
         canaries.parse_weights(canary)  # a bad --canary changes nothing
         canaries.validate_interval(60 if interval is None else interval)
     settings = settings_from(c, env)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
-    target = pipeline.aws_target(settings, reporter, start_local=False)
+    target = aws_target(settings, reporter, start_local=False)
     published = _published(settings, target, version)
-    if not force and records.passing_record(pipeline.records_dir(settings),
+    if not force and records.passing_record(settings.records_dir,
                                             published.function_name,
                                             published.version) is None:
         raise Error(f"no deploy record shows version {published.version} passed its smoke "
                     "tests: run `invoke smoke --version N` first, or pass --force.")
-    pipeline.require_approval(settings, alias, published.version, approve=approve,
-                              confirm=pipeline.terminal_confirm)
+    require_approval(settings, alias, published.version, approve=approve,
+                              confirm=terminal_confirm)
     with reporter.step("promote"):
         if canary is not None:
             from .lifecycle import run_canary_promotion
@@ -179,10 +191,10 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     """
     settings = settings_from(c, env)
     reporter = Reporter()
-    options = pipeline.DeployOptions(alias=alias, approve=approve, full=full,
+    options = DeployOptions(alias=alias, approve=approve, full=full,
                                      force_build=force_build, dry_run=dry_run)
     try:
-        pipeline.deploy(settings, options, reporter)
+        run_deploy(settings, options, reporter)
     except ApprovalRequired as exc:
         reporter.summary(f"waiting for approval: {exc.message.splitlines()[0]}", ok=False)
         raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .smoke import SmokeResult
+from .run import SmokeResult
 
 
 @dataclass(frozen=True)

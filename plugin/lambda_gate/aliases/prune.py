@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from .errors import ConfigError, LambdaApiError
+from ..errors import ConfigError, LambdaApiError
 
 
 def retry_config():

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import BuildError
+from ..errors import BuildError
 
 _MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}  # Lambda's names -> wheel tags
 # Python 3.12 and later run on Amazon Linux 2023 (glibc 2.34), earlier ones on Amazon

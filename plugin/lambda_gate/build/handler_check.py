@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import BuildError
+from ..errors import BuildError
 
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 

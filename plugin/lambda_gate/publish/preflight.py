@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 ARTIFACT_VARIABLE = "artifact_path"
 REQUIRED_OUTPUTS = ("function_name", "version", "qualified_arn")

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from pathlib import Path
 
-from . import atomic
+from .. import atomic
 
 #: Entries whose ctime is this recent are too fresh to vouch for (see the docstring).
 RACY_NS = 2_000_000_000

@@ -1,107 +1,23 @@
-"""Aliases: the branch's name for a version, and moving it safely.
+"""One alias: reading it, moving it, and the history it carries.
 
-An alias is named after the git branch that deploys, mapped onto Lambda's rules. It is
-moved with the RevisionId read just before, so two deploys racing on one alias cannot
-silently overwrite each other. Its description carries the versions it pointed at
-before, newest first, which is the history :func:`rollback_target` reads: it travels with
-the alias, so a rollback works from any machine, not only the one that deployed.
+An alias is moved with the RevisionId read just before, so two deploys racing on one
+alias cannot silently overwrite each other. Its description carries the versions it
+pointed at before, newest first, which is the history :func:`rollback_target` reads: it
+travels with the alias, so a rollback works from any machine, not only the one that
+deployed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from .errors import AliasConflict, ConfigError, LambdaApiError
+from ..errors import AliasConflict, ConfigError, LambdaApiError
 
-#: CI systems' branch variables, in the order they are consulted.
-BRANCH_VARIABLES = (
-    "GIT_BRANCH",
-    "CIRCLE_BRANCH",
-    "GITHUB_HEAD_REF",
-    "GITHUB_REF_NAME",
-    "CI_COMMIT_REF_NAME",
-    "BUILDKITE_BRANCH",
-)
-MAX_ALIAS = 128
-_INVALID = re.compile(r"[^A-Za-z0-9_-]+")
-_VALID = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}")
-_HASH_LENGTH = 8
 HISTORY_PREFIX = "lambda-gate history:"
 DESCRIPTION_LIMIT = 256
-
-
-def alias_for_branch(branch: str) -> str:
-    """Map a git branch name onto Lambda's alias rules.
-
-    ``/`` becomes ``-`` and nothing else changes for names Lambda would take as they are
-    (``feature/ABC-123`` becomes ``feature-ABC-123``), so the alias stays readable. Any
-    lossier mapping (other characters replaced, runs collapsed, a name over 128
-    characters, an all-digit name, which Lambda reserves for versions) keeps a short hash
-    of the original branch name, so two branches never share an alias. The one accepted
-    collision is the readable one: ``feature/x`` and a branch literally named
-    ``feature-x`` both map to ``feature-x``.
-    """
-    original = branch.strip()
-    if not original:
-        raise ConfigError("the branch name is empty: pass --alias NAME.")
-    readable = original.replace("/", "-")
-    mapped = _INVALID.sub("-", original).strip("-")
-    if mapped == readable and len(mapped) <= MAX_ALIAS and not mapped.isdigit():
-        return mapped
-    suffix = hashlib.sha256(original.encode()).hexdigest()[:_HASH_LENGTH]
-    keep = MAX_ALIAS - _HASH_LENGTH - 1
-    head = mapped[:keep].rstrip("-") or "branch"
-    return f"{head}-{suffix}"
-
-
-def validate_alias(name: str) -> str:
-    """``name`` when Lambda accepts it as an alias; else a ConfigError saying why."""
-    if not _VALID.fullmatch(name):
-        hint = ""
-        if name.strip():
-            hint = f" For a branch name, the alias would be {alias_for_branch(name)!r}."
-        raise ConfigError(
-            f"{name!r} is not a valid alias name: Lambda allows 1 to 128 letters, digits, "
-            f"'-' and '_', not all digits.{hint}"
-        )
-    return name
-
-
-def current_branch(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> str:
-    """The branch being deployed: a CI variable, else git; a detached HEAD is an error."""
-    environ = os.environ if environ is None else environ
-    for var in BRANCH_VARIABLES:
-        value = environ.get(var, "").strip()
-        if value:
-            return value.removeprefix("refs/heads/").removeprefix("origin/")
-    try:
-        proc = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
-                              cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError:
-        raise ConfigError("cannot tell the branch: git is not installed and no CI branch "
-                          "variable is set; pass --alias NAME.") from None
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise ConfigError(
-            "cannot tell the branch: HEAD is detached (or this is not a git checkout) and "
-            f"none of {', '.join(BRANCH_VARIABLES)} is set; pass --alias NAME or set "
-            "GIT_BRANCH."
-        )
-    return proc.stdout.strip()
-
-
-def resolve_alias(explicit: str | None, *, cwd: Path | None = None) -> str:
-    """``--alias`` as given (validated), else the mapped branch name."""
-    if explicit:
-        return validate_alias(explicit)
-    return alias_for_branch(current_branch(cwd=cwd))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from .errors import LambdaApiError
+from ..errors import LambdaApiError
 from .target import LambdaTarget
 
 #: Values shorter than this are not redacted from logs: "1" or "true" would mangle them.

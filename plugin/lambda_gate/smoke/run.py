@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError, GateClosed
+from ..errors import ConfigError, GateClosed
+from ..handoff import TARGET_FD_VARIABLE
 
 PROPERTY_PREFIX = "lambda_gate."
 
@@ -75,11 +76,6 @@ def parse_junit(path: Path, exit_code: int) -> SmokeResult:
     return SmokeResult(exit_code, passed, failed, skipped, errors, tuple(failing),
                        props.get("qualified_arn"), props.get("version"),
                        props.get("code_sha256"), path)
-
-
-#: The plugin reads the version to test from this file descriptor when it is set, so a
-#: pytest process can start (imports, plugins, boto3) while terraform still applies.
-TARGET_FD_VARIABLE = "LAMBDA_GATE_TARGET_FD"
 
 
 class SmokeRun:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aliases
-from .aliases import AliasChange, AliasState
-from .errors import ConfigError, GateClosed, LambdaApiError
+from ..errors import ConfigError, GateClosed, LambdaApiError
+from . import alias as aliases
+from .alias import AliasChange, AliasState
 
 #: A check runs after each step: it returns why the canary must stop, or None.
 Check = Callable[[], "str | None"]

@@ -16,12 +16,11 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from ..aws import AwsTarget
+from ..config import Settings
+from ..errors import LambdaApiError, TerraformError
+from ..report import Reporter
 from . import preflight
-from .aws import AwsTarget
-from .config import Settings
-from .errors import LambdaApiError, TerraformError
-from .report import Reporter
-from .targets import LAST_APPLY, state_path
 from .terraform import Terraform, TerraformOutputs
 
 
@@ -86,7 +85,7 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
         binary=settings.terraform.binary,
         env=env,
         plugin_dir=settings.terraform.plugin_dir,
-        state_path=None if environment.backend_config else state_path(settings),
+        state_path=None if environment.backend_config else settings.state_path,
         backend_config=environment.backend_config,
         var_files=environment.var_files,
         color=reporter.color,
@@ -130,7 +129,7 @@ def inputs_fingerprint(settings: Settings, artifact_sha: str,
         "artifact": artifact_sha,
         "tf_vars": dict(tf_vars),
         "env": [env.name, env.region, env.profile, env.role_arn,
-                str(env.backend_config or state_path(settings)),
+                str(env.backend_config or settings.state_path),
                 [str(p) for p in env.var_files]],
     }, sort_keys=True).encode())
     return digest.hexdigest()
@@ -153,7 +152,7 @@ def unchanged_outputs(settings: Settings, target: AwsTarget, fingerprint: str,
     Lambda is asked only when the inputs match the last apply's: a deploy with a change
     goes on to terraform without waiting for a boto3 client.
     """
-    last = settings.env_state_dir / LAST_APPLY
+    last = settings.last_apply_path
     if not last.exists():
         return None
     try:
@@ -215,7 +214,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             finally:
                 reporter.durations["terraform"] = round(tf.seconds, 3)
             outputs = tf.outputs()
-            last = settings.env_state_dir / LAST_APPLY
+            last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,

@@ -12,13 +12,11 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from . import aliases
-from .aws import AwsTarget, local_target, remote_target, require_branch
-from .config import Settings
-from .errors import ConfigError, LocalAwsError
-from .report import Reporter
-
-LAST_APPLY = "last-apply.json"
+from .. import git
+from ..aws import AwsTarget, local_target, remote_target, require_branch
+from ..config import Settings
+from ..errors import ConfigError, LocalAwsError
+from ..report import Reporter
 
 
 def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = None,
@@ -63,7 +61,7 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
 def deploying_branch(settings: Settings) -> str | None:
     """The git branch being deployed, or ``None`` when it cannot be told."""
     try:
-        return aliases.current_branch(cwd=settings.root)
+        return git.current_branch(cwd=settings.root)
     except ConfigError:
         return None
 
@@ -81,7 +79,7 @@ def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> t
                 "(lambda_gate.local_aws.url): start it with `invoke local-aws`, or unset "
                 "the setting to let deploy start one."
             ) from None
-    from .local_aws import daemon
+    from ..local_aws import daemon
 
     status = daemon.status(settings.state_dir)
     if status is None:
@@ -95,26 +93,14 @@ def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> t
 
 
 def _local_state_files(settings: Settings) -> list[Path]:
-    base = settings.env_state_dir
-    candidates = [state_path(settings), base / LAST_APPLY, base / "records"]
-    candidates.append(state_path(settings).with_suffix(".tfstate.backup"))
+    candidates = [settings.state_path, settings.last_apply_path, settings.records_dir]
+    candidates.append(settings.state_path.with_suffix(".tfstate.backup"))
     return [p for p in candidates if p.exists()]
-
-
-def state_path(settings: Settings) -> Path:
-    env = settings.environment
-    if env.state_path is not None:
-        return env.state_path
-    return settings.env_state_dir / "terraform.tfstate"
-
-
-def records_dir(settings: Settings) -> Path:
-    return settings.env_state_dir / "records"
 
 
 def function_name(settings: Settings) -> str:
     """The function the alias tasks work on: the environment's last apply, else config."""
-    last = settings.env_state_dir / LAST_APPLY
+    last = settings.last_apply_path
     if last.exists():
         try:
             name = json.loads(last.read_text())["outputs"]["function_name"]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, TerraformError
+from ..errors import ConfigError, TerraformError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _REGISTRY_FAILURES = (

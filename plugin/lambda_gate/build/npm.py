@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import BuildError
+from ..errors import BuildError
 
 _QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
 _CPUS = {"x86_64": "x64", "arm64": "arm64"}  # Lambda's names -> Node's process.arch

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Deflate level for every member. 4 is zlib's fastest level with lazy matching: on
 #: Python sources its output was 4% larger than level 6 (zip's default) in 80% of the

@@ -1,9 +1,10 @@
 """pytest plugin: smoke-test one published Lambda version.
 
 Glue only: options and ini settings, the session-start check of the target, fixtures,
-markers and the report. The work is done by :mod:`lambda_gate.target` (which version,
-from where), :mod:`lambda_gate.invoker` (calling it) and :mod:`lambda_gate.http_adapter`
-(calling it as API Gateway would).
+markers and the report. The work is done by :mod:`.target_settings` and :mod:`.target`
+(which version, from where), :mod:`.invoker` (calling it) and :mod:`.http_session` with
+:mod:`.http_events` (calling it as API Gateway would). Test authors import the public
+names from here: ``from lambda_gate.pytest_plugin import LambdaInvoker``.
 
 The target is named by ``--lambda-function``/``--lambda-version``, ``--lambda-arn`` or
 ``--lambda-terraform-output`` (or their ``LAMBDA_GATE_*`` environment variables and
@@ -27,25 +28,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .errors import Error
+from ..errors import Error
+from ..handoff import TARGET_FD_VARIABLE
 from .invoker import InvokeResult, LambdaInvoker, Redactor
-from .smoke import TARGET_FD_VARIABLE
-from .target import (
+from .target import LambdaTarget, make_client, resolve_target
+from .target_settings import (
     CLI_OPTIONS,
     ENV_VARS,
     HTTP_EVENT_FORMATS,
     INI_OPTIONS,
     NO_TARGET_REASON,
-    LambdaTarget,
     TargetSettings,
-    make_client,
     parse_arn,
     resolve_settings,
-    resolve_target,
 )
 
 if TYPE_CHECKING:
-    from .http_adapter import LambdaHttpSession, LambdaResponse
+    from .http_session import LambdaHttpSession, LambdaResponse
 
 __all__ = [
     "InvokeResult",
@@ -62,9 +61,9 @@ def __getattr__(name: str) -> Any:
     # requests is imported only when HTTP is used: this module is loaded into every
     # pytest run of every project that has lambda-gate installed.
     if name in ("LambdaHttpSession", "LambdaResponse"):
-        from . import http_adapter
+        from . import http_session
 
-        return getattr(http_adapter, name)
+        return getattr(http_session, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: How many of a failed test's last invocations have their log tail in the report.
@@ -158,7 +157,7 @@ def _target_from_deploy(config: pytest.Config) -> Any | None:
     # everything alive now (the imported modules) is moved out of the garbage
     # collector's sight, so pytest's collections at the end of the session do not walk
     # it again.
-    from . import http_adapter  # noqa: F401
+    from . import http_session  # noqa: F401
 
     try:
         premade = make_client(get_settings(config))
@@ -327,7 +326,7 @@ def lambda_http(request: pytest.FixtureRequest, lambda_invoke: LambdaInvoker
     if event_format not in HTTP_EVENT_FORMATS:
         _fail(f"@pytest.mark.lambda_http(format={event_format!r}) is not a payload format: "
               "use 'v2' (HTTP API) or 'v1' (REST API).")
-    from .http_adapter import LambdaHttpSession, Route
+    from .http_session import LambdaHttpSession, Route
 
     route = kwargs.get("route")
     try:

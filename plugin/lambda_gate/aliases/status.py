@@ -39,7 +39,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aliases
+from . import alias as aliases
 from .prune import VersionInfo, format_bytes, list_aliases, list_versions
 
 SCHEMA = 1

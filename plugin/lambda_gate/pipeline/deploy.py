@@ -1,0 +1,146 @@
+"""The deploy pipeline: build, apply, smoke, promote, each a step of its own.
+
+Data flows one way: settings give a build, the build's artifact goes to terraform,
+terraform's published version goes to the smoke tests, and only the gate's verdict on
+all of that reaches the alias. Each step is a function the tasks call on their own too,
+so CI can run them one job at a time; :func:`deploy` runs them all and writes the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import aliases, git, records
+from ..aws import AwsTarget
+from ..build import BuildResult
+from ..config import Settings
+from ..errors import ApprovalRequired, Error, GateClosed
+from ..publish import apply_step
+from ..report import Reporter
+from ..smoke import SmokeRun, evaluate
+from .dry_run import dry_run_step
+from .steps import (
+    build_step,
+    require_approval,
+    save_record,
+    smoke_step,
+    start_smoke,
+    terminal_confirm,
+)
+from .targets import aws_target, deploying_branch
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    alias: str | None = None
+    approve: bool = False
+    full: bool = False
+    force_build: bool = False
+    dry_run: bool = False
+
+
+def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
+           confirm: Callable[[str], bool] | None = terminal_confirm) -> records.DeployRecord:
+    """Build, apply, smoke-test and promote; the record says how far it got and why.
+
+    Raises an :class:`Error` when the deploy did not promote; the record is written
+    in every case.
+    """
+    branch = None
+    alias = options.alias
+    if alias:
+        aliases.validate_alias(alias)
+        branch = deploying_branch(settings)  # for the record and the branch guard
+    else:
+        branch = git.current_branch(cwd=settings.root)
+        alias = aliases.alias_for_branch(branch)
+    record = records.DeployRecord(environment=settings.environment.name, alias=alias,
+                                  git_branch=branch, git_commit=git.git_commit(settings.root))
+    try:
+        _deploy(settings, options, reporter, record, confirm)
+        return record
+    except Error as exc:
+        if record.outcome == "started":
+            record.outcome = "failed"
+        record.reason = exc.message
+        raise
+    finally:
+        record.durations = dict(reporter.durations)
+        if record.function is not None or record.outcome != "started":
+            save_record(settings, record)
+
+
+def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
+            record: records.DeployRecord, confirm) -> None:
+    target = aws_target(settings, reporter, branch=record.git_branch)
+    built = build_step(settings, reporter, force=options.force_build)
+    record.artifact_sha256 = built.code_sha256
+    if options.dry_run:
+        dry_run_step(settings, target, reporter, record, full=options.full)
+        return
+    # The smoke tests' pytest starts while terraform applies (most of an apply is the
+    # provider waiting for Lambda), and is stopped if the deploy ends before the tests.
+    prepared: list[SmokeRun] = []
+    try:
+        _publish_and_test(settings, options, reporter, record, confirm, target, built,
+                          lambda: prepared.append(start_smoke(settings, target, reporter)),
+                          prepared)
+    finally:
+        for run in prepared:
+            run.cancel()
+
+
+def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Reporter,
+                      record: records.DeployRecord, confirm, target: AwsTarget,
+                      built: BuildResult, warm_up: Callable[[], None],
+                      prepared: list[SmokeRun]) -> None:
+    alias = record.alias
+    assert alias is not None
+    published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
+                           full=options.full, before_terraform=warm_up)
+    record.function = published.function_name
+    record.version = published.version
+    record.qualified_arn = published.qualified_arn
+    record.code_sha256 = published.code_sha256
+    client = target.client("lambda")
+    current = aliases.get_alias(client, published.function_name, alias)
+    record.alias_before = current.version if current else None
+    if current is not None and current.version == published.version and not current.weights:
+        record.alias_after = current.version
+        record.outcome = "unchanged"
+        record.smoke_passed = bool(records.passing_record(
+            settings.records_dir, published.function_name, published.version))
+        reporter.summary(f"{alias} already at version {published.version}: nothing to deploy",
+                         ok=True)
+        return
+
+    result = smoke_step(settings, target, published, reporter,
+                        prepared=prepared[0] if prepared else None)
+    record.tests_passed, record.tests_failed = result.passed, result.failed + result.errors
+    record.tests_skipped = result.skipped
+    record.failed_tests = list(result.failed_tests)
+    decision = evaluate(result, published_arn=published.qualified_arn,
+                             published_version=published.version,
+                             artifact_code_sha256=built.code_sha256,
+                             live_code_sha256=published.code_sha256)
+    if not decision.open:
+        record.outcome = "gate-closed"
+        raise GateClosed(
+            f"not promoted: {decision.reason}. {alias} is untouched; version "
+            f"{published.version} is left published, unaliased."
+        )
+    record.smoke_passed = True
+
+    with reporter.step("promote"):
+        try:
+            require_approval(settings, alias, published.version, approve=options.approve,
+                             confirm=confirm)
+        except ApprovalRequired:
+            record.outcome = "approval-required"
+            raise
+        change = aliases.promote(client, published.function_name, alias, published.version,
+                                 expected=current)
+    record.alias_after = change.after
+    record.outcome = "promoted"
+    reporter.summary(change.summary(), ok=True)

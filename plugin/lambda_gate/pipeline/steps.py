@@ -1,0 +1,116 @@
+"""The deploy's steps, each also run on its own by a task: build, smoke, approval, record.
+
+Each takes the settings and a reporter and wraps one stage (:mod:`lambda_gate.build`,
+:mod:`lambda_gate.smoke`) with the step's header, timing and output, so ``invoke
+build`` and ``invoke smoke`` print exactly what the same step prints inside a deploy.
+The apply step is :func:`lambda_gate.publish.apply_step`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import records
+from ..aws import AwsTarget
+from ..build import BuildResult, build_package, code_sha256
+from ..config import Settings
+from ..errors import ApprovalRequired, ConfigError
+from ..publish import Published
+from ..report import Reporter
+from ..smoke import SmokeResult, SmokeRun
+
+
+def build_step(settings: Settings, reporter: Reporter, *, force: bool = False) -> BuildResult:
+    with reporter.step("build"):
+        result = build_package(settings.build, force=force, log=reporter.detail)
+    return result
+
+
+def existing_artifact(settings: Settings) -> str:
+    """CodeSha256 of the artifact already built; an error when there is none."""
+    artifact = settings.build.artifact
+    if not artifact.is_file():
+        raise ConfigError(f"no artifact at {artifact}: run `invoke build` first.")
+    return code_sha256(artifact)
+
+
+def start_smoke(settings: Settings, target: AwsTarget, reporter: Reporter) -> SmokeRun:
+    """Start the smoke tests' pytest now; it waits for the version to test."""
+    # pytest's output is piped through us, so it follows our terminal, not its own
+    # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
+    color = "--color=yes" if reporter.color else "--color=no"
+    return SmokeRun([settings.smoke_path], junit=settings.reports_dir / "smoke-next.xml",
+                          env=target.env, cwd=settings.root,
+                          extra=(color, *settings.smoke_args))
+
+
+def smoke_step(settings: Settings, target: AwsTarget, published: Published,
+               reporter: Reporter, *, prepared: SmokeRun | None = None
+               ) -> SmokeResult:
+    """Run the smoke tests against the published version (in ``prepared``, if started)."""
+    junit = settings.reports_dir / f"smoke-{published.version}.xml"
+    with reporter.step("smoke"):
+        reporter.detail(f"testing {published.qualified_arn}")
+        started = time.perf_counter()
+        run = prepared or start_smoke(settings, target, reporter)
+        result = run.run(published.qualified_arn, log=reporter.detail)
+        reporter.durations["pytest"] = round(time.perf_counter() - started, 3)
+        if run.junit.exists():
+            os.replace(run.junit, junit)
+        result = dataclasses.replace(result, junit_path=junit)
+        reporter.detail(f"{result.passed} passed, {result.failed + result.errors} failed, "
+                        f"{result.skipped} skipped (JUnit XML: {junit})")
+    return result
+
+
+def protected(settings: Settings, alias: str) -> bool:
+    return alias in settings.protected_aliases
+
+
+def promote_command(settings: Settings, alias: str, version: str) -> str:
+    return (f"invoke promote --version {version} --alias {alias} "
+            f"--env {settings.environment.name} --approve")
+
+
+def require_approval(settings: Settings, alias: str, version: str, *, approve: bool,
+                     confirm: Callable[[str], bool] | None) -> None:
+    """Protected aliases move only with approval: ``--approve`` or a terminal's yes."""
+    if not protected(settings, alias) or approve or settings.approve:
+        return
+    question = f"promote protected alias {alias} to version {version}? [y/N] "
+    if confirm is not None and confirm(question):
+        return
+    raise ApprovalRequired(
+        f"alias {alias} is protected and promotion was not approved; version {version} "
+        f"passed its smoke tests and is left published. To promote it, run:\n"
+        f"    {promote_command(settings, alias, version)}"
+    )
+
+
+def terminal_confirm(question: str) -> bool:
+    """Ask on the terminal; never in CI or without one."""
+    if os.environ.get("CI") or not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def save_record(settings: Settings, record: records.DeployRecord) -> Path:
+    """Keep the record with the environment's others, and as the CI report.
+
+    ``reports_dir/deploy-record.json`` is always the latest one, at a fixed path a CI
+    job can store as an artifact next to the smoke tests' JUnit XML.
+    """
+    path = records.write(record, settings.records_dir)
+    reports = settings.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, reports / "deploy-record.json")
+    return path
