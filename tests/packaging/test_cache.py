@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from builds import Built, MakeSettings
 
+from lambda_gate import build
 from lambda_gate.build import build_package
-from lambda_gate.build import package as build
 from lambda_gate.errors import BuildError
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from builds import MakeSettings
 
-from lambda_gate.build import build_package
+from lambda_gate.build import CACHE_KEEP, build_package
 from lambda_gate.build import package as build
 from lambda_gate.config import BuildSettings
 
@@ -180,9 +180,9 @@ def test_settings_that_change_which_files_are_walked_get_their_own_snapshot(
 def test_old_snapshots_are_pruned_with_the_cache(
         tree: Path, make_settings: MakeSettings, settled: None) -> None:
     settings: BuildSettings | None = None
-    for i in range(build.CACHE_KEEP + 2):
+    for i in range(CACHE_KEEP + 2):
         settings = make_settings(tree, exclude=(f"nothing-{i}",))
         build_package(settings, log=quiet)
 
     assert settings is not None
-    assert len(list(settings.cache_dir.glob("tree-*.json"))) == build.CACHE_KEEP
+    assert len(list(settings.cache_dir.glob("tree-*.json"))) == CACHE_KEEP

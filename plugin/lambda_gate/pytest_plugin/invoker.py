@@ -1,7 +1,8 @@
 """Invoke the target version and describe what came back.
 
 :class:`LambdaInvoker` is the object behind the ``lambda_invoke`` fixture, but it does
-not need pytest: give it a boto3 Lambda client and a :class:`~lambda_gate.target.LambdaTarget`.
+not need pytest: give it a boto3 Lambda client and a
+:class:`~lambda_gate.pytest_plugin.target.LambdaTarget`.
 Every call checks that the version Lambda says it executed is the target's, because a
 smoke test that silently ran other code proves nothing.
 """
