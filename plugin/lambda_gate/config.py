@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
         "command": None,  # Node.js: a build step such as "npm run build"
         "output_dir": None,  # Node.js: what the build step writes, e.g. "dist"
         "exclude": "",
+        # Directories outside source_dir that the source's symlinks may point into (a
+        # shared library in a monorepo); a link resolving anywhere else is refused.
+        "link_roots": "",
         "cache_dir": None,  # default: <state_dir>/build-cache
     },
     "terraform": {
@@ -105,6 +108,7 @@ class BuildSettings:
     command: str | None = None
     output_dir: str | None = None
     exclude: tuple[str, ...] = ()
+    link_roots: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,7 @@ def load(config: Any, *, root: Path | None = None,
         command=b.get("command") or None,
         output_dir=b.get("output_dir") or None,
         exclude=_as_list(b.get("exclude")),
+        link_roots=tuple(path(p) for p in _as_list(b.get("link_roots"))),
     )
 
     tf = _section(raw, "terraform")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from . import atomic
 
@@ -53,17 +54,64 @@ def write(record: DeployRecord, directory: Path) -> Path:
     return path
 
 
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: What each field's JSON value must be, by its annotation. A record is evidence that
+#: promote trusts, so a value of the wrong type (``"smoke_passed": "no"``, which Python
+#: would take as true) makes the whole record count for nothing.
+_CHECKS = {
+    "str": lambda v: isinstance(v, str),
+    "str | None": _optional_str,
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": _number,
+    "bool": lambda v: isinstance(v, bool),
+    "list[str]": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+    "dict[str, float]": lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and _number(i) for k, i in v.items()),
+}
+
+
+def from_json(data: Any) -> DeployRecord | None:
+    """The record ``data`` describes, or ``None`` when it is not a well-formed one.
+
+    Keys this version does not know are left out (a newer lambda-gate may add some);
+    a known key with a value of the wrong type, or a missing ``environment``, makes the
+    record malformed, and a malformed record is no record.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("environment"), str):
+        return None
+    values = {}
+    for f in fields(DeployRecord):
+        if f.name not in data:
+            continue
+        check = _CHECKS.get(str(f.type))
+        if check is None or not check(data[f.name]):
+            return None
+        values[f.name] = data[f.name]
+    version = values.get("version")
+    if version is not None and not (version.isascii() and version.isdigit()):
+        return None
+    return DeployRecord(**values)
+
+
 def load_all(directory: Path) -> list[DeployRecord]:
-    """Every record in ``directory``, oldest first; unreadable files are passed over."""
-    records = []
+    """Every well-formed record in ``directory``, oldest first; others are passed over."""
+    records: list[DeployRecord] = []
     if not directory.is_dir():
         return records
     for path in sorted(directory.glob("*.json")):
         try:
-            data = json.loads(path.read_text())
-            records.append(DeployRecord(**data))
-        except (OSError, ValueError, TypeError):
+            record = from_json(json.loads(path.read_text()))
+        except (OSError, ValueError):
             continue
+        if record is not None:
+            records.append(record)
     return records
 
 

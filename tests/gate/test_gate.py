@@ -15,7 +15,8 @@ SHA = "c2hhMjU2LW9mLXRoZS1hcnRpZmFjdA=="
 def smoke(**overrides) -> SmokeResult:
     values = dict(exit_code=0, passed=3, failed=0, skipped=0, errors=0, failed_tests=(),
                   tested_arn=ARN, tested_version="5", tested_code_sha256=SHA,
-                  junit_path=Path("junit.xml"))
+                  junit_path=Path("junit.xml"),
+                  invoking_tests=("smoke/test_api.py::test_health",))
     values.update(overrides)
     return SmokeResult(**values)
 
@@ -41,6 +42,8 @@ def test_opens_when_tests_passed_against_the_published_version():
      {}, "1 smoke test(s) failed: smoke/test_api.py::test_x"),
     (smoke(exit_code=5, passed=0), {}, "no smoke test ran: add tests under the smoke path"),
     (smoke(passed=0, skipped=2), {}, "no smoke test passed (2 skipped)"),
+    (smoke(invoking_tests=()), {}, "no passing smoke test invoked version 5: 3 passed "
+                                   "without calling it"),
     (smoke(exit_code=3), {}, "the smoke run exited 3"),
     (smoke(tested_arn=None), {}, "the smoke run did not report its target"),
     (smoke(tested_arn=ARN.replace(":5", ":main"), tested_version="main"), {},
@@ -51,7 +54,7 @@ def test_opens_when_tests_passed_against_the_published_version():
                                                "built artifact's"),
     (smoke(tested_code_sha256="b3RoZXI="), {}, "the version the smoke tests ran against has "
                                               "CodeSha256 b3RoZXI="),
-], ids=["failed", "error", "none-ran", "only-skipped", "exit-code", "no-target",
+], ids=["failed", "error", "none-ran", "only-skipped", "never-invoked", "exit-code", "no-target",
         "alias-tested", "latest", "code-mismatch", "tested-code-mismatch"])
 def test_closes_and_names_the_condition(result, facts, reason):
     decision = decide(result, **facts)

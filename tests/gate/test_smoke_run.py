@@ -122,3 +122,29 @@ def test_the_plugin_stops_without_testing_when_the_deploy_sends_no_target(tmp_pa
     assert result.returncode == 0
     assert "lambda-gate: the deploy stopped before its smoke tests" in result.stdout
     assert "passed" not in result.stdout
+
+
+def test_only_passing_tests_that_invoked_the_target_count_as_evidence(tmp_path, published):
+    arn, created = published
+    result = run(tmp_path, arn, (
+        "import boto3\n"
+        "def test_fixture(lambda_invoke):\n    lambda_invoke({})\n"
+        "def test_http(lambda_http):\n    lambda_http.get('/')\n"
+        "def test_own_client(lambda_target):\n"
+        "    boto3.client('lambda').invoke(FunctionName=lambda_target.qualified_arn)\n"
+        "def test_own_client_by_name(lambda_target):\n"
+        "    boto3.client('lambda').invoke(FunctionName='smoke-run',\n"
+        "                                  Qualifier=lambda_target.version)\n"
+        "def test_latest_is_not_the_target(lambda_target):\n"
+        "    boto3.client('lambda').invoke(FunctionName='smoke-run')\n"
+        "def test_true():\n    assert True\n"
+        "def test_record_property_cannot_fake_it(record_property):\n"
+        "    record_property('lambda_gate.qualified_arn', 'x')\n"
+        "def test_failing_invoker(lambda_invoke):\n    lambda_invoke({})\n    assert False\n"
+    ))
+
+    assert result.passed == 7
+    assert result.tested_arn == arn
+    assert result.invoking_tests == ("smoke.test_it::test_fixture", "smoke.test_it::test_http",
+                                     "smoke.test_it::test_own_client",
+                                     "smoke.test_it::test_own_client_by_name")

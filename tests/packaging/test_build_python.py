@@ -175,6 +175,62 @@ def test_a_broken_symlink_in_the_source_is_named(source: Path,
         build_package(make_settings(source), log=quiet)
 
 
+def test_a_symlink_to_a_file_outside_the_tree_is_refused_and_never_zipped(
+        source: Path, tmp_path: Path, make_settings: MakeSettings) -> None:
+    secret = tmp_path / "home" / ".aws" / "credentials"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("[default]\naws_secret_access_key = not-for-lambda\n")
+    (source / "passwd").symlink_to("/etc/passwd")
+    (source / "conf").mkdir()
+    (source / "conf" / "credentials").symlink_to(secret)
+    settings = make_settings(source)
+
+    with pytest.raises(BuildError) as raised:
+        build_package(settings, log=quiet)
+
+    assert "is a symlink to" in raised.value.message
+    assert "outside the source tree" in raised.value.message
+    assert "passwd" in raised.value.message or "credentials" in raised.value.message
+    assert not settings.artifact.exists()
+    (source / "passwd").unlink()
+    with pytest.raises(BuildError, match=r"conf/credentials is a symlink to .*/home/\.aws/"
+                                         r"credentials, outside the source tree"):
+        build_package(settings, log=quiet)
+    assert not settings.artifact.exists()
+
+
+def test_a_symlinked_directory_outside_the_tree_is_refused(
+        source: Path, tmp_path: Path, make_settings: MakeSettings) -> None:
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("secret\n")
+    (source / "home").symlink_to(home, target_is_directory=True)
+
+    with pytest.raises(BuildError, match=r"/home is a symlink to .*outside the source tree"):
+        build_package(make_settings(source), log=quiet)
+
+
+def test_links_inside_the_tree_are_stored_as_copies_of_their_targets(
+        source: Path, tmp_path: Path, make_settings: MakeSettings) -> None:
+    (source / "data").mkdir()
+    (source / "data" / "words.txt").write_text("hello\n")
+    (source / "words.txt").symlink_to("data/words.txt")
+    (source / "more").symlink_to("data", target_is_directory=True)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "common.py").write_text("X = 1\n")
+    (source / "common.py").symlink_to(shared / "common.py")
+
+    result = build_package(make_settings(source, link_roots=(shared,)), log=quiet)
+
+    with zipfile.ZipFile(result.path) as zf:
+        assert zf.read("words.txt") == b"hello\n"
+        assert zf.read("more/words.txt") == b"hello\n"
+        assert zf.read("common.py") == b"X = 1\n"
+        assert all(not (info.external_attr >> 16) & 0o170000 == 0o120000
+                   for info in zf.infolist())
+
+
 def test_a_package_over_250_mb_unzipped_is_refused_before_zipping(
         source: Path, make_settings: MakeSettings) -> None:
     with open(source / "model.bin", "wb") as f:

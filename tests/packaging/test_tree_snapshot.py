@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from builds import MakeSettings
+from builds import MakeSettings, settings_for
 
 from lambda_gate.build import CACHE_KEEP, build_package
 from lambda_gate.build import package as build
@@ -38,6 +38,17 @@ def tree(tmp_path: Path) -> Path:
     (shared / "common.py").write_text("NAME = 'common'\n")
     (src / "common").symlink_to(shared, target_is_directory=True)
     return src
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> MakeSettings:
+    """Settings whose source may link into the shared directories beside it."""
+
+    def make(source_dir: Path, **overrides) -> BuildSettings:
+        overrides.setdefault("link_roots", (tmp_path / "shared", tmp_path / "other"))
+        return settings_for(source_dir, tmp_path, **overrides)
+
+    return make
 
 
 def no_walk(*_args, **_kwargs):

@@ -58,11 +58,28 @@ def skipped_smoke(empty_smoke, project, run):
                extra_env={"INVOKE_LAMBDA_GATE_SMOKE_PATH": "smoke-skipped"})
 
 
+NEVER_INVOKED = """
+def test_true():
+    assert True
+
+
+def test_target_only(lambda_target):
+    assert lambda_target.version
+"""
+
+
+@pytest.fixture(scope="module")
+def never_invoked(skipped_smoke, project, run):
+    project.write("smoke-true/test_true.py", NEVER_INVOKED)
+    return run("deploy", "--alias", "untouched",
+               extra_env={"INVOKE_LAMBDA_GATE_SMOKE_PATH": "smoke-true"})
+
+
 PROTECT_RELEASE = {"INVOKE_LAMBDA_GATE_ENVIRONMENTS_LOCAL_PROTECTED": "release"}
 
 
 @pytest.fixture(scope="module")
-def unapproved(skipped_smoke, run):
+def unapproved(never_invoked, run):
     return run("deploy", "--alias", "release", extra_env=PROTECT_RELEASE)
 
 
@@ -119,6 +136,14 @@ def test_only_skipped_smoke_tests_promote_nothing(skipped_smoke):
     assert "skipped" not in skipped_smoke.aliases
 
 
+def test_a_suite_that_never_invokes_the_function_promotes_nothing(never_invoked):
+    assert never_invoked.result.returncode == 1
+    assert ("not promoted: no passing smoke test invoked version 1: 2 passed without "
+            "calling it") in never_invoked.output
+    assert "untouched" not in never_invoked.aliases
+    assert "Traceback" not in never_invoked.output
+
+
 def test_a_protected_alias_waits_for_approval_with_a_distinct_exit_code(unapproved):
     assert unapproved.result.returncode == 3
     assert "waiting for approval: alias release is protected" in unapproved.output
@@ -142,7 +167,12 @@ def test_a_failing_smoke_test_leaves_the_alias_and_names_the_test(broken_deploy)
 
 
 @pytest.fixture(scope="module")
-def promote_untested(broken_deploy, run):
+def promote_untested(broken_deploy, project, run):
+    # A record edited by hand to vouch for version 2 is malformed, so it counts for nothing.
+    records = project.root / ".lambda-gate/env/local/records"
+    forged = json.loads(sorted(records.glob("*-promoted.json"))[0].read_text())
+    forged.update(version="2", smoke_passed="no")
+    (records / "99999999T999999-2-promoted.json").write_text(json.dumps(forged))
     return run("promote", "--version", "2", "--alias", "main")
 
 

@@ -39,17 +39,37 @@ Filter = Callable[[str, str, bool], bool]
 
 
 def collect(root: Path, skip: Filter, prefix: str = "",
-            dirs: list[SourceFile] | None = None) -> dict[str, SourceFile]:
+            dirs: list[SourceFile] | None = None,
+            link_roots: tuple[Path, ...] | None = None) -> dict[str, SourceFile]:
     """Archive path -> file for every file under ``root`` that ``skip`` keeps.
 
-    Symlinks are followed (the zip holds the files they point to); a directory reached
-    twice through links is walked once. Plain strings rather than Paths: pathlib costs
-    more than the walk itself. ``dirs``, if given, receives each directory walked with
-    its stat taken before it was listed (what :mod:`.tree_snapshot` needs).
+    Symlinks are followed: the zip holds a copy of the file they point to, under the
+    link's path (zip has no portable links, and Lambda unpacks none), and a directory
+    reached twice through links is walked once. With ``link_roots`` (a source tree's
+    walk), a symlink must resolve inside ``root`` or one of those directories, and one
+    that resolves elsewhere is refused, naming it: following it would package whatever
+    it points at (``/etc/passwd``, a home directory's ``.aws``). Plain strings rather
+    than Paths: pathlib costs more than the walk itself. ``dirs``, if given, receives
+    each directory walked with its stat taken before it was listed (what
+    :mod:`.tree_snapshot` needs).
     """
     found: dict[str, SourceFile] = {}
     linked: set[tuple[int, int]] = set()
     is_regular = stat.S_ISREG
+    allowed = tuple(os.path.realpath(p) for p in (root, *(link_roots or ())))
+
+    def inside(entry: os.DirEntry[str]) -> None:
+        if link_roots is None:
+            return
+        target = os.path.realpath(entry.path)
+        if not any(target == a or target.startswith(a.rstrip(os.sep) + os.sep)
+                   for a in allowed):
+            raise BuildError(
+                f"{entry.path} is a symlink to {target}, outside the source tree {root}: "
+                "a package holds only what its tree holds. Copy what the function needs "
+                "into the tree, exclude the link with lambda_gate.build.exclude, or list "
+                "the directory it points into in lambda_gate.build.link_roots."
+            )
 
     def walk(directory: str, rel: str, st: os.stat_result | None) -> None:
         if dirs is not None:
@@ -63,6 +83,7 @@ def collect(root: Path, skip: Filter, prefix: str = "",
                         continue
                     st = None
                     if entry.is_symlink():
+                        inside(entry)
                         st = entry.stat()
                         if (st.st_dev, st.st_ino) in linked:
                             continue  # a link loop, or the same directory twice
@@ -71,6 +92,8 @@ def collect(root: Path, skip: Filter, prefix: str = "",
                     continue
                 if skip(child, name, False):
                     continue
+                if entry.is_symlink():
+                    inside(entry)
                 try:
                     st = entry.stat()
                 except FileNotFoundError:

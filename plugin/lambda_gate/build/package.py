@@ -74,7 +74,8 @@ def build_package(settings: BuildSettings, *, force: bool = False,
 
     with _gc_paused():
         dirs: list[SourceFile] = []
-        sources = collect(source_dir, source_filter(settings, language), dirs=dirs)
+        sources = collect(source_dir, source_filter(settings, language), dirs=dirs,
+                          link_roots=settings.link_roots)
         _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed
         requirements = staging.requirements_file(settings) if language == "python" else None
         pulled_in = _requirement_files(requirements, dirs)
@@ -189,6 +190,7 @@ def _build_inputs(settings: BuildSettings, language: str,
         "command": settings.command,
         "output_dir": settings.output_dir,
         "exclude": list(settings.exclude),
+        "link_roots": [str(p) for p in settings.link_roots],
         "tools": list(tools),
         "zip": [archive.LEVEL, list(date_time)],
     }

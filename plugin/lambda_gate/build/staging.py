@@ -119,7 +119,8 @@ def stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging:
                    if settings.command else ": ")
                 + "set lambda_gate.build.output_dir to the directory holding the code."
             )
-        files = collect(out, source_filter(settings, "node"), prefix=output_dir + "/")
+        files = collect(out, source_filter(settings, "node"), prefix=output_dir + "/",
+                        link_roots=None if settings.command else settings.link_roots)
         if package_json:  # its "type": "module" tells Node how to load .js files
             path = str(output_root / "package.json")
             files["package.json"] = SourceFile(path, os.stat(path))

@@ -30,6 +30,7 @@ import pytest
 
 from ..errors import Error
 from ..handoff import TARGET_FD_VARIABLE
+from .evidence import Evidence, watch_default_session
 from .invoker import InvokeResult, LambdaInvoker, Redactor
 from .target import LambdaTarget, make_client, resolve_target
 from .target_settings import (
@@ -96,6 +97,7 @@ class _SessionState:
 
 _state_key = pytest.StashKey[_SessionState]()
 _history_key = pytest.StashKey[list[InvokeResult]]()
+_evidence_key = pytest.StashKey[Evidence]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -200,6 +202,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[_state_key] = state
     if state.target is not None:
         _add_junit_properties(config, state.target)
+        evidence = Evidence(state.target)
+        evidence.watch(state.client.meta.events)
+        watch_default_session(evidence)
+        config.stash[_evidence_key] = evidence
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """Attribute each invocation of the target to the test running it."""
+    evidence = item.config.stash.get(_evidence_key, None)
+    if evidence is not None:
+        evidence.current = item
+    try:
+        return (yield)
+    finally:
+        if evidence is not None:
+            evidence.current = None
 
 
 def _add_junit_properties(config: pytest.Config, target: LambdaTarget) -> None:

@@ -2,7 +2,8 @@
 
 A pure decision over facts gathered by the earlier steps, so every way it can close is
 tested without running anything. It opens only when all of these hold: the smoke run
-exited 0, at least one test passed, the version tested is the numbered version terraform
+exited 0, at least one test passed and invoked the version under test (the plugin
+marks such tests in the JUnit XML), the version tested is the numbered version terraform
 just published (not ``$LATEST``, not an alias), and that version's CodeSha256 is the
 built artifact's.
 """
@@ -32,6 +33,11 @@ def evaluate(smoke: SmokeResult, *, published_arn: str, published_version: str,
         return GateDecision(False, f"the smoke run exited {smoke.exit_code}")
     if smoke.passed == 0:
         return GateDecision(False, f"no smoke test passed ({smoke.skipped} skipped)")
+    if not smoke.invoking_tests:
+        return GateDecision(False, f"no passing smoke test invoked version "
+                                   f"{published_version}: {smoke.passed} passed without "
+                                   "calling it; call it through the lambda_invoke or "
+                                   "lambda_http fixtures (or boto3's Invoke)")
     if not published_version.isdigit():
         return GateDecision(False, f"{published_version!r} is not a published version number")
     if smoke.tested_arn is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, GateClosed
-from ..handoff import TARGET_FD_VARIABLE
+from ..handoff import INVOKED_PROPERTY, TARGET_FD_VARIABLE
 
 PROPERTY_PREFIX = "lambda_gate."
 
@@ -34,6 +34,8 @@ class SmokeResult:
     tested_version: str | None
     tested_code_sha256: str | None
     junit_path: Path
+    #: Passing tests that invoked the version under test (the plugin's evidence).
+    invoking_tests: tuple[str, ...] = ()
 
 
 def pytest_command(paths: Sequence[Path], qualified_arn: str | None, junit: Path,
@@ -55,9 +57,11 @@ def parse_junit(path: Path, exit_code: int) -> SmokeResult:
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     passed = failed = skipped = errors = 0
     failing: list[str] = []
+    invoking: list[str] = []
     props: dict[str, str] = {}
     for suite in suites:
-        for prop in suite.iter("property"):
+        # The suite's own properties only: a test's record_property cannot name a target.
+        for prop in suite.findall("properties/property"):
             name = prop.get("name", "")
             if name.startswith(PROPERTY_PREFIX):
                 props[name[len(PROPERTY_PREFIX):]] = prop.get("value", "")
@@ -73,9 +77,11 @@ def parse_junit(path: Path, exit_code: int) -> SmokeResult:
                 skipped += 1
             else:
                 passed += 1
+                if any(p.get("name") == INVOKED_PROPERTY for p in case.iter("property")):
+                    invoking.append(test_id)
     return SmokeResult(exit_code, passed, failed, skipped, errors, tuple(failing),
                        props.get("qualified_arn"), props.get("version"),
-                       props.get("code_sha256"), path)
+                       props.get("code_sha256"), path, tuple(invoking))
 
 
 class SmokeRun:
