@@ -162,19 +162,25 @@ def _percent(weight: float) -> int:
 def run_canary(client, function: str, alias: str, version: str, weights: Sequence[int], *,
                interval: float, checks: Sequence[Check] = (),
                before: Sequence[Check] | None = None,
-               wait: Callable[[float], None] = time.sleep,
+               wait: Callable[[float], None] | None = None,
                log: Callable[[str], None] = print) -> AliasChange:
     """Shift ``alias`` to ``version`` through ``weights`` and then wholly; see module doc.
 
     Every write is guarded by the RevisionId of the alias as this canary left it, so a
     deploy that moves the alias meanwhile stops the canary with
     :class:`~lambda_gate.errors.AliasConflict`. ``wait`` is the pause between a step and
-    its checks (tests pass a function that records instead of sleeping). ``before`` are
+    its checks, which also says it is waiting (the reporter's countdown; tests pass a
+    function that records instead of sleeping; by default a line, then a sleep). ``before`` are
     the checks run once before the first step (default: ``checks``); a canary does not
     start, or resume, while one fails.
     """
     weights = parse_weights(weights)
     interval = validate_interval(interval)
+    if wait is None:
+        def wait(seconds: float) -> None:
+            if seconds:
+                log(f"waiting {seconds:g}s before checking")
+            time.sleep(seconds)
     state = aliases.get_alias(client, function, alias)
     if state is None:
         log(f"{alias} does not exist yet, so there is no traffic to shift: creating it")
@@ -217,8 +223,6 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
             state = aliases.shift_weight(client, function, state, version, weight / 100)
             log(f"{alias}: {weight}% of traffic to version {version}, {100 - weight}% to "
                 f"{old}")
-            if interval:
-                log(f"waiting {interval:g}s before checking")
             wait(interval)
             state = checked(state, f"at {weight}%", checks)
     except KeyboardInterrupt:

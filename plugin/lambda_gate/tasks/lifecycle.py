@@ -148,6 +148,7 @@ def run_canary_promotion(c, settings: Settings, target: AwsTarget,
         checks.append(_alias_smoke_check(settings, target, published, alias, reporter))
     return canary.run_canary(target.client("lambda"), function, alias, published.version,
                              steps, interval=seconds, checks=checks, before=before,
+                             wait=lambda s: reporter.wait(s, "before checking"),
                              log=reporter.detail)
 
 
