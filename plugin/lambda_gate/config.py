@@ -79,6 +79,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _RUNTIMES_PREFIXES = ("python3.", "nodejs")
+#: Files and directories at a repository's root that are not function code: tests,
+#: CI configuration and lambda-gate's own (what ``lambda-gate init`` writes).
+_REPOSITORY_FILES = ("tests", "test", ".github", ".circleci", "tasks.py", "invoke.yaml",
+                     "tox.ini", "Makefile", ".gitignore")
 _ARCHITECTURES = ("x86_64", "arm64")
 
 
@@ -109,6 +113,10 @@ class BuildSettings:
     output_dir: str | None = None
     exclude: tuple[str, ...] = ()
     link_roots: tuple[Path, ...] = ()
+    #: The repository's own files and directories that are never function code (the
+    #: terraform configuration, smoke tests, lambda-gate's state, CI files...): left out
+    #: when they lie inside the source directory (``source_dir: "."``).
+    repository_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,9 +269,19 @@ def load(config: Any, *, root: Path | None = None,
     )
 
     b = _section(raw, "build")
+    tf = _section(raw, "terraform")
+    smoke = _section(raw, "smoke")
+    reports = raw.get("reports_dir")
+    artifact = path(_required(b, "build", "artifact"))
+    repository_paths = (
+        path(tf.get("dir") or "terraform"), path(smoke.get("path") or "smoke"), state_dir,
+        path(reports) if reports else state_dir / "reports",
+        *([artifact.parent] if artifact.parent != root else []),
+        *(root / name for name in _REPOSITORY_FILES),
+    )
     build = BuildSettings(
         source_dir=function.source_dir,
-        artifact=path(_required(b, "build", "artifact")),
+        artifact=artifact,
         runtime=runtime,
         handler=function.handler,
         architecture=arch,
@@ -273,9 +291,9 @@ def load(config: Any, *, root: Path | None = None,
         output_dir=b.get("output_dir") or None,
         exclude=_as_list(b.get("exclude")),
         link_roots=tuple(path(p) for p in _as_list(b.get("link_roots"))),
+        repository_paths=repository_paths,
     )
 
-    tf = _section(raw, "terraform")
     tf_vars = tf.get("vars") or {}
     if not isinstance(tf_vars, Mapping):
         raise ConfigError("lambda_gate.terraform.vars must be a mapping of name: value.")
@@ -319,7 +337,6 @@ def load(config: Any, *, root: Path | None = None,
                    and env_raw["protected"] is not None else None),
     )
 
-    smoke = _section(raw, "smoke")
     aliases = _section(raw, "aliases")
     local_aws = _section(raw, "local_aws")
     host = str(local_aws.get("host") or "127.0.0.1")
@@ -329,7 +346,6 @@ def load(config: Any, *, root: Path | None = None,
         raise ConfigError(
             f"lambda_gate.local_aws.port must be a number, got {local_aws.get('port')!r}."
         ) from None
-    reports = raw.get("reports_dir")
     return Settings(
         root=root,
         function=function,

@@ -119,15 +119,36 @@ def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+def repository_excludes(settings: BuildSettings) -> tuple[str, ...]:
+    """The repository's non-function paths inside the source directory, relative to it.
+
+    With the source directory at the repository's root (Node.js as it is usually laid
+    out: package.json at the root, src/ compiled to dist/), the terraform configuration,
+    smoke tests, tests, CI files and lambda-gate's state would otherwise be build inputs:
+    editing a smoke test would rebuild the package and rerun ``npm ci``.
+    """
+    root = settings.source_dir.resolve()
+    found = []
+    for path in settings.repository_paths:
+        try:
+            rel = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if rel != ".":
+            found.append(rel)
+    return tuple(sorted(set(found)))
+
+
 def source_filter(settings: BuildSettings, language: str) -> Filter:
-    """What of the source tree goes in: not caches, not build outputs, not excludes.
+    """What of the source tree goes in: not caches, not build outputs, not excludes,
+    not the repository's own files (:func:`repository_excludes`).
 
     User patterns work like .gitignore's: one without a slash matches a file or
     directory name at any depth (``*.md``, ``tests``); one with a slash matches the path
     from the source directory (``/tests``, ``docs/*.png``). A trailing slash is ignored.
     """
     root = settings.source_dir.resolve()
-    own: set[str] = set()
+    own: set[str] = set(repository_excludes(settings))
     for generated in (settings.artifact, settings.cache_dir):
         try:
             own.add(generated.resolve().relative_to(root).as_posix())

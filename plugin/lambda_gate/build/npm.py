@@ -66,8 +66,12 @@ def local_dependencies(manifest: dict, sections: Sequence[str]) -> list[str]:
 
 
 def ci(directory: Path, *, production: bool, architecture: str | None = None,
-       log: Callable[[str], None] = print) -> None:
-    """Run ``npm ci`` in ``directory``, which holds package.json and package-lock.json."""
+       log: Callable[[str], None] = print, source: Path | None = None) -> None:
+    """Run ``npm ci`` in ``directory``, which holds package.json and package-lock.json.
+
+    ``source`` is the directory ``directory`` is a staged copy of: a failure names it,
+    as the copy is gone by the time anyone reads the message.
+    """
     if not (directory / "package-lock.json").is_file():
         raise BuildError(
             f"no package-lock.json next to package.json in {directory}: npm ci installs "
@@ -77,10 +81,11 @@ def ci(directory: Path, *, production: bool, architecture: str | None = None,
     where = f" for linux-{_CPUS[architecture]}" if architecture else ""
     log(f"build: npm ci ({kind}{where})")
     argv = ci_command(npm_binary(), production=production, architecture=architecture)
-    _run(argv, directory, "npm ci")
+    _run(argv, directory, "npm ci", source)
 
 
-def run_build(command: str, directory: Path, *, log: Callable[[str], None] = print) -> None:
+def run_build(command: str, directory: Path, *, log: Callable[[str], None] = print,
+              source: Path | None = None) -> None:
     """Run the function's build step (e.g. ``npm run build``) in ``directory``.
 
     The command is split like a shell would but run without one, so it cannot depend
@@ -93,10 +98,10 @@ def run_build(command: str, directory: Path, *, log: Callable[[str], None] = pri
     if argv[0] == "npm":
         argv[0] = npm_binary()
     log(f"build: {command}")
-    _run(argv, directory, command)
+    _run(argv, directory, command, source)
 
 
-def _run(argv: Sequence[str], cwd: Path, what: str) -> None:
+def _run(argv: Sequence[str], cwd: Path, what: str, source: Path | None = None) -> None:
     # NODE_ENV=production would make the full install skip devDependencies, which the
     # build step needs; --omit=dev says what the production install leaves out.
     env = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}
@@ -111,7 +116,13 @@ def _run(argv: Sequence[str], cwd: Path, what: str) -> None:
         ) from exc
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-20:])
+        if source is None:
+            where, rerun = f"in {cwd}", "Run it there yourself"
+        else:
+            where = (f"in a staged copy of {source} (the build runs in a clean "
+                     "directory, removed afterwards)")
+            rerun = f"Run it in {source} yourself"
         raise BuildError(
-            f"{what!r} failed with exit code {proc.returncode} in {cwd}:\n{tail}\n"
-            "Run it there yourself to see the whole output, fix it, and build again."
+            f"{what!r} failed with exit code {proc.returncode} {where}:\n{tail}\n"
+            f"{rerun} to see the whole output, fix it, and build again."
         )

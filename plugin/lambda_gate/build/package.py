@@ -38,6 +38,7 @@ from .files import (
     SourceFile,
     collect,
     local_project_filter,
+    repository_excludes,
     source_filter,
 )
 from .handler_check import check_handler
@@ -191,6 +192,8 @@ def _build_inputs(settings: BuildSettings, language: str,
         "output_dir": settings.output_dir,
         "exclude": list(settings.exclude),
         "link_roots": [str(p) for p in settings.link_roots],
+        **({"repository": list(repository)}
+           if (repository := repository_excludes(settings)) else {}),
         "tools": list(tools),
         "zip": [archive.LEVEL, list(date_time)],
     }

@@ -90,6 +90,33 @@ def _has_dependencies(package_json: Path, command: str | None) -> tuple[bool, bo
     return bool(data.get("dependencies")), bool(data.get("devDependencies"))
 
 
+def _no_package_json(settings: BuildSettings) -> None:
+    """A BuildError when an npm build command would run where there is no package.json.
+
+    The usual cause is the layout of a babel or TypeScript build, package.json at the
+    repository's root and the code in src/, with source_dir set to src: the build copies
+    only the source directory, so npm finds no package.json.
+    """
+    command = settings.command or ""
+    if command.split(" ", 1)[0] not in ("npm", "npx", "yarn", "pnpm"):
+        return
+    source = settings.source_dir.resolve()
+    above = next((d for d in source.parents if (d / "package.json").is_file()), None)
+    message = (f"the build command {command!r} runs in a copy of the source directory "
+               f"{settings.source_dir}, which has no package.json.")
+    if above is not None:
+        rel = os.path.relpath(source, above)
+        message += (
+            f" package.json is in {above}: make that the source directory "
+            f"(lambda_gate.function.source_dir: \".\" when it is the repository's root), "
+            f"and let the build compile {rel}/ into build.output_dir (e.g. \"dist\", "
+            "with the handler dist/main.handler). The repository's terraform/, smoke/ "
+            "and tests/ are left out of the package by default.")
+    else:
+        message += " Add package.json there, or change lambda_gate.build.command."
+    raise BuildError(message)
+
+
 def stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging: Path,
                 log: Callable[[str], None]) -> tuple[dict[str, SourceFile], list[str]]:
     package_json = sources.get("package.json")
@@ -98,14 +125,16 @@ def stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging:
     output_dir = settings.output_dir.strip("/") if settings.output_dir else None
 
     if settings.command:
+        if package_json is None:
+            _no_package_json(settings)
         workdir = staging / "build"
         for arcname, source in sources.items():
             dest = workdir / arcname
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source.path, dest)
         if deps or dev_deps:
-            npm.ci(workdir, production=False, log=log)
-        npm.run_build(settings.command, workdir, log=log)
+            npm.ci(workdir, production=False, log=log, source=settings.source_dir)
+        npm.run_build(settings.command, workdir, log=log, source=settings.source_dir)
         output_root = workdir
     else:
         output_root = settings.source_dir
@@ -135,7 +164,8 @@ def stage_node(settings: BuildSettings, sources: dict[str, SourceFile], staging:
         for name in ("package.json", "package-lock.json"):
             if name in sources:
                 shutil.copyfile(sources[name].path, prod / name)
-        npm.ci(prod, production=True, architecture=settings.architecture, log=log)
+        npm.ci(prod, production=True, architecture=settings.architecture, log=log,
+               source=settings.source_dir)
         files.update(collect(prod / "node_modules", npm_filter,
                               prefix="node_modules/"))
     return files, []
