@@ -87,7 +87,17 @@ def make_client(settings: TargetSettings) -> Any:
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
     if settings.endpoint_url is not None:
         kwargs["endpoint_url"] = settings.endpoint_url.value
+        if _is_loopback(settings.endpoint_url.value) and session.get_credentials() is None:
+            # A local AWS accepts any key; asking for one would make LAMBDA_GATE_* alone
+            # not enough to test against it (tox's passenv, a fresh shell).
+            kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
     return session.client("lambda", **kwargs)
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def _describe_function(client: Any, settings: TargetSettings) -> dict[str, Any]:
