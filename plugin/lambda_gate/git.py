@@ -1,4 +1,4 @@
-"""What git and the CI say about the checkout being deployed: its branch and commit.
+"""What git and the CI say about the checkout being deployed: branch, commit, changes.
 
 Shared by the alias names (an alias is named after the branch), the branch guard of an
 environment and the deploy records, so each asks the same question the same way.
@@ -53,3 +53,28 @@ def git_commit(cwd: Path) -> str | None:
     except OSError:
         return None
     return proc.stdout.strip() or None
+
+
+def uncommitted_files(cwd: Path) -> list[str] | None:
+    """Paths git sees as changed or untracked (ignored files are not), or None outside
+    a git checkout: a deploy from a dirty tree ships code no commit holds."""
+    try:
+        proc = subprocess.run(["git", "status", "--porcelain=v1", "-z",
+                               "--untracked-files=normal"],
+                              cwd=cwd, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    entries = proc.stdout.split("\0")
+    paths: list[str] = []
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":  # a rename or copy: the next field is its old path
+            index += 1
+    return paths

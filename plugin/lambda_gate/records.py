@@ -15,6 +15,9 @@ from typing import Any
 
 from . import atomic
 
+#: How many of a dirty tree's paths a record lists.
+DIRTY_FILES_KEPT = 50
+
 
 @dataclass
 class DeployRecord:
@@ -37,6 +40,10 @@ class DeployRecord:
     durations: dict[str, float] = field(default_factory=dict)
     git_commit: str | None = None
     git_branch: str | None = None
+    #: Whether the working tree had uncommitted changes (None: not a git checkout), and
+    #: which paths (the first :data:`DIRTY_FILES_KEPT`).
+    git_dirty: bool | None = None
+    git_dirty_files: list[str] = field(default_factory=list)
     outcome: str = "started"
     reason: str = ""
     started_at: float = field(default_factory=time.time)

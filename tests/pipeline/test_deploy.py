@@ -94,7 +94,7 @@ def approved_later(unapproved, run):
 def broken_deploy(approved_later, project, run):
     source = (project.root / "src" / "app.py").read_text()
     project.write("src/app.py", source.replace('"status": "ok"', '"status": "degraded"'))
-    return run("deploy")
+    return run("deploy", "--verbose")
 
 
 def test_a_first_deploy_promotes_the_version_it_published(first_deploy):
@@ -102,6 +102,48 @@ def test_a_first_deploy_promotes_the_version_it_published(first_deploy):
     assert first_deploy.versions == ["1"]
     assert first_deploy.aliases == {"main": "1"}
     assert "created main -> 1" in first_deploy.output
+
+
+def test_the_summary_names_version_alias_tests_junit_and_record(first_deploy, project):
+    last = first_deploy.result.stdout.strip().splitlines()[-1]
+    head, version, tests, junit, record = last.split("; ")
+    assert (head, version, tests) == ("created main -> 1", "version 1", "3 tests passed")
+    assert junit == "JUnit .lambda-gate/reports/smoke-1.xml"
+    assert (project.root / junit.removeprefix("JUnit ")).is_file()
+    assert record.startswith("record .lambda-gate/env/local/records/")
+    saved = json.loads((project.root / record.removeprefix("record ")).read_text())
+    assert (saved["version"], saved["outcome"]) == ("1", "promoted")
+
+
+def test_pytest_names_the_junit_file_the_summary_names(first_deploy, project):
+    assert f"generated xml file: {project.root}/.lambda-gate/reports/smoke-1.xml" in (
+        first_deploy.output)
+    assert "smoke-next" not in first_deploy.output
+
+
+def apply_step_lines(step) -> list[str]:
+    lines = step.output.splitlines()
+    return lines[lines.index("==> apply"):lines.index("==> smoke")]
+
+
+def test_terraform_output_is_condensed_to_the_resources_it_changes(first_deploy):
+    lines = apply_step_lines(first_deploy)
+    assert "  aws_lambda_function.this will be created" in lines
+    assert "  Plan: 2 to add, 0 to change, 0 to destroy." in lines
+    assert [line for line in lines if "Creation complete after" in line]
+    assert not [line for line in lines if "known after apply" in line
+                or line.strip().startswith(("+ ", "~ ", "- "))]
+
+
+def test_verbose_streams_terraform_s_attributes(broken_deploy):
+    lines = [line.strip() for line in apply_step_lines(broken_deploy)]
+    assert "# aws_lambda_function.this will be updated in-place" in lines
+    assert [line for line in lines if line.strip().startswith("~ source_code_hash")]
+
+
+def test_terraform_s_full_output_is_kept_under_the_state_dir(broken_deploy, project):
+    log = project.root / ".lambda-gate/env/local/logs/terraform-apply.log"
+    assert "~ source_code_hash" in log.read_text()
 
 
 def test_each_step_prints_a_header_and_its_duration(first_deploy):
@@ -146,7 +188,8 @@ def test_a_suite_that_never_invokes_the_function_promotes_nothing(never_invoked)
 
 def test_a_protected_alias_waits_for_approval_with_a_distinct_exit_code(unapproved):
     assert unapproved.result.returncode == 3
-    assert "waiting for approval: alias release is protected" in unapproved.output
+    assert "waiting for approval: version 1 passed its smoke tests" in unapproved.output
+    assert unapproved.output.count("alias release is protected") == 1
     assert "invoke promote --version 1 --alias release --env local --approve" in (
         unapproved.output)
     assert "release" not in unapproved.aliases
@@ -164,6 +207,15 @@ def test_a_failing_smoke_test_leaves_the_alias_and_names_the_test(broken_deploy)
     assert broken_deploy.versions == ["1", "2"]
     assert "version 2 is left published, unaliased" in broken_deploy.output
     assert "Traceback" not in broken_deploy.output
+
+
+def test_a_closed_gate_prints_its_error_once_after_the_summary(broken_deploy):
+    assert broken_deploy.output.count("not promoted: 1 smoke test(s) failed") == 1
+    summary = broken_deploy.result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("gate closed: version 2 not promoted; main stays at 1; "
+                              "1 test passed, 1 failed") or summary.startswith(
+        "gate closed: version 2 not promoted; main stays at 1; 2 tests passed, 1 failed")
+    assert broken_deploy.result.stderr.startswith("error: not promoted: ")
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,14 @@ from ..smoke import SmokeRun, evaluate
 from .dry_run import dry_run_step
 from .steps import (
     build_step,
+    note_working_tree,
     require_approval,
     save_record,
     smoke_step,
     start_smoke,
     terminal_confirm,
 )
+from .summary import SUCCESSFUL, deploy_summary
 from .targets import aws_target, deploying_branch
 
 
@@ -45,7 +47,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     """Build, apply, smoke-test and promote; the record says how far it got and why.
 
     Raises an :class:`Error` when the deploy did not promote; the record is written
-    in every case.
+    in every case, and the summary line printed (but not the error: the task prints it).
     """
     branch = None
     alias = options.alias
@@ -57,6 +59,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
         alias = aliases.alias_for_branch(branch)
     record = records.DeployRecord(environment=settings.environment.name, alias=alias,
                                   git_branch=branch, git_commit=git.git_commit(settings.root))
+    note_working_tree(settings, record, reporter)
     try:
         _deploy(settings, options, reporter, record, confirm)
         return record
@@ -67,8 +70,12 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
         raise
     finally:
         record.durations = dict(reporter.durations)
+        path = None
         if record.function is not None or record.outcome != "started":
-            save_record(settings, record)
+            path = save_record(settings, record)
+        if record.outcome != "dry-run":
+            reporter.summary(deploy_summary(settings, record, path, reporter.failed_step),
+                             ok=record.outcome in SUCCESSFUL)
 
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
@@ -111,8 +118,6 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
         record.outcome = "unchanged"
         record.smoke_passed = bool(records.passing_record(
             settings.records_dir, published.function_name, published.version))
-        reporter.summary(f"{alias} already at version {published.version}: nothing to deploy",
-                         ok=True)
         return
 
     result = smoke_step(settings, target, published, reporter,
@@ -143,4 +148,3 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
                                  expected=current)
     record.alias_after = change.after
     record.outcome = "promoted"
-    reporter.summary(change.summary(), ok=True)

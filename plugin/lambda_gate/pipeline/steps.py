@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import records
+from .. import git, records
 from ..aws import AwsTarget
 from ..build import BuildResult, build_package, code_sha256
 from ..config import Settings
@@ -59,7 +59,11 @@ def smoke_step(settings: Settings, target: AwsTarget, published: Published,
         reporter.detail(f"testing {published.qualified_arn}")
         started = time.perf_counter()
         run = prepared or start_smoke(settings, target, reporter)
-        result = run.run(published.qualified_arn, log=reporter.detail)
+        # pytest names the file it writes, which is then moved to the version's name:
+        # its line names where the report ends up, as the summary does.
+        written, final = str(run.junit), str(junit)
+        result = run.run(published.qualified_arn,
+                         log=lambda line: reporter.detail(line.replace(written, final)))
         reporter.durations["pytest"] = round(time.perf_counter() - started, 3)
         if run.junit.exists():
             os.replace(run.junit, junit)
@@ -114,3 +118,30 @@ def save_record(settings: Settings, record: records.DeployRecord) -> Path:
     reports.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, reports / "deploy-record.json")
     return path
+
+
+def note_working_tree(settings: Settings, record: records.DeployRecord,
+                      reporter: Reporter) -> None:
+    """Record whether the tree being deployed has uncommitted changes, and which.
+
+    lambda-gate's own output (state, reports, the artifact) is left out, so a tree whose
+    .gitignore lacks them is not called dirty for what the deploy itself writes.
+    """
+    changed = git.uncommitted_files(settings.root)
+    if changed is None:
+        return
+    own = []
+    for path in (settings.state_dir, settings.reports_dir, settings.build.artifact):
+        try:
+            own.append(path.relative_to(settings.root).as_posix())
+        except ValueError:
+            pass
+    changed = [p for p in changed
+               if not any(p == o or p.startswith(o + "/") or (p.endswith("/") and o.startswith(p))
+                          for o in own)]
+    record.git_dirty = bool(changed)
+    record.git_dirty_files = changed[:records.DIRTY_FILES_KEPT]
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        reporter.detail(f"uncommitted changes in {', '.join(changed[:3])}{more}: "
+                        "the record notes the tree was dirty")

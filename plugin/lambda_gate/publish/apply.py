@@ -90,6 +90,8 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
         var_files=environment.var_files,
         color=reporter.color,
         log=reporter.detail,
+        verbose=reporter.verbose,
+        log_dir=settings.env_state_dir / "logs",
     )
 
 

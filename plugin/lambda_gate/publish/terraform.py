@@ -2,7 +2,8 @@
 
 It owns terraform's subprocess, environment, output and errors: ``init`` only when the
 working directory needs it, ``apply``/``plan`` with ``-input=false`` and
-``TF_IN_AUTOMATION``, progress streamed to the user, and every unexpected non-zero exit
+``TF_IN_AUTOMATION``, progress streamed to the user (condensed unless ``verbose``; the
+whole of it kept in ``log_dir``), and every unexpected non-zero exit
 turned into a :class:`~lambda_gate.errors.TerraformError` carrying terraform's own
 diagnostics. Outputs are read from the local state file when there is one, so a deploy
 runs terraform once per apply and not again just to read three values.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, TerraformError
+from .tf_output import condensed
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _REGISTRY_FAILURES = (
@@ -160,6 +162,8 @@ class Terraform:
         var_files: Sequence[Path] = (),
         color: bool = False,
         log: Callable[[str], None] = print,
+        verbose: bool = True,
+        log_dir: Path | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
@@ -170,6 +174,8 @@ class Terraform:
         self.var_files = tuple(var_files)
         self.color = color
         self.log = log
+        self.verbose = verbose
+        self.log_dir = log_dir
         self._env = dict(env if env is not None else os.environ)
         #: Wall time spent in terraform's processes so far, so a deploy can tell its own
         #: overhead from terraform's.
@@ -209,8 +215,10 @@ class Terraform:
             ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess[str]:
         """Run ``terraform ARGS``; any exit code outside ``ok_codes`` is an error.
 
-        Output is streamed line by line when ``stream`` is true and always kept, so an
-        error can quote terraform's own diagnostics.
+        Output is streamed line by line when ``stream`` is true (all of it when
+        ``verbose``, else :func:`.tf_output.condensed`) and always kept, so an error can
+        quote terraform's own diagnostics; with ``log_dir`` it is also written to
+        ``terraform-<command>.log`` there, which an error names.
         """
         argv = [self._executable(), *args]
         if not self.color:
@@ -224,7 +232,8 @@ class Terraform:
         except OSError as exc:
             raise TerraformError(f"could not run terraform: {exc}; {INSTALL_HINT}.") from None
         captured: list[str] = []
-        shown = without_state_flag_warning(self.log)
+        shown = without_state_flag_warning(self.log if self.verbose
+                                           else condensed(self.log))
         assert proc.stdout is not None
         for line in proc.stdout:
             captured.append(line)
@@ -233,15 +242,32 @@ class Terraform:
         code = proc.wait()
         self.seconds += time.perf_counter() - started
         output = "".join(captured)
+        log_file = self._keep_log(args[0], output)
         if code not in ok_codes:
-            raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output))
+            raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output,
+                                               log_file))
         return subprocess.CompletedProcess(argv, code, output, "")
 
-    def _explain(self, what: str, code: int, output: str) -> str:
+    def _keep_log(self, command: str, output: str) -> Path | None:
+        """Write the run's whole output to ``log_dir`` (the last run of each command)."""
+        if self.log_dir is None:
+            return None
+        path = self.log_dir / f"terraform-{command}.log"
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(output)
+        except OSError:
+            return None
+        return path
+
+    def _explain(self, what: str, code: int, output: str,
+                 log_file: Path | None = None) -> str:
         diag = diagnostics(output)
         message = f"{what} failed (exit {code}):\n{diag}"
         if any(marker in output for marker in _REGISTRY_FAILURES):
             message += "\n\n" + provider_hint(self.plugin_dir)
+        if log_file is not None:
+            message += f"\n\nterraform's full output: {log_file}"
         return message
 
     # -- init -------------------------------------------------------------------------

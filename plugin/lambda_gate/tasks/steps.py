@@ -7,7 +7,7 @@ import json
 from invoke import task
 
 from .. import aliases, config, publish, records
-from ..errors import ApprovalRequired, Error, GateClosed
+from ..errors import Error, GateClosed
 from ..pipeline.deploy import DeployOptions
 from ..pipeline.deploy import deploy as run_deploy
 from ..pipeline.steps import (
@@ -42,9 +42,9 @@ def build(c, force=False):
 @task(help={"env": "Environment to plan for (default: lambda_gate.environment)."})
 @exits
 def plan(c, env=None):
-    """Show the terraform plan for the built artifact; changes nothing."""
+    """Show the terraform plan for the built artifact, in full; changes nothing."""
     settings = settings_from(c, env)
-    reporter = Reporter()
+    reporter = Reporter(verbose=True)  # the plan is what was asked for: all of it
     target = aws_target(settings, reporter)
     existing_artifact(settings)
     tf = publish.terraform_for(settings, target, reporter, settings.build.artifact)
@@ -57,16 +57,17 @@ def plan(c, env=None):
 @task(help={
     "env": "Environment to apply to (default: lambda_gate.environment).",
     "full": "Run terraform even when nothing changed since the last successful apply.",
+    "verbose": "Show all of terraform's output (by default: the resources it changes, its waits).",
 })
 @exits
-def apply(c, env=None, full=False):
+def apply(c, env=None, full=False, verbose=False):
     """Publish the built artifact as a new numbered version with terraform.
 
     Skips terraform when the artifact and every terraform input are unchanged since the
     last successful apply and Lambda confirms it (--full forces it).
     """
     settings = settings_from(c, env)
-    reporter = Reporter()
+    reporter = Reporter(verbose=verbose)
     target = aws_target(settings, reporter)
     sha = existing_artifact(settings)
     published = publish.apply_step(settings, target, reporter, artifact_sha=sha, full=full)
@@ -178,28 +179,24 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     "full": "Run terraform even when nothing changed since the last successful apply.",
     "force_build": "Rebuild the package even when the build cache is current.",
     "dry_run": "Build and show the terraform plan and the alias change; change nothing.",
+    "verbose": "Show all of terraform's output (by default: the resources it changes, its waits).",
 })
 @exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
-           dry_run=False):
+           dry_run=False, verbose=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
     version tested is the one terraform just published and its CodeSha256 is the built
     artifact's. Otherwise the version is left published but unaliased. --dry-run stops
-    after the build: it shows the plan and what would happen to the alias.
+    after the build: it shows the plan and what would happen to the alias. terraform's
+    output is condensed to the resources it changes and its waits (--verbose shows all
+    of it; the whole of it is kept under the state dir's env/<name>/logs/).
     """
     settings = settings_from(c, env)
-    reporter = Reporter()
+    reporter = Reporter(verbose=verbose)
     options = DeployOptions(alias=alias, approve=approve, full=full,
-                                     force_build=force_build, dry_run=dry_run)
-    try:
-        run_deploy(settings, options, reporter)
-    except ApprovalRequired as exc:
-        reporter.summary(f"waiting for approval: {exc.message.splitlines()[0]}", ok=False)
-        raise
-    except Error as exc:
-        reporter.summary(f"deploy failed: {exc.message.splitlines()[0]}", ok=False)
-        raise
+                            force_build=force_build, dry_run=dry_run)
+    run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
 
 
