@@ -78,6 +78,7 @@ _CHECKS = {
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "float": _number,
     "bool": lambda v: isinstance(v, bool),
+    "bool | None": lambda v: v is None or isinstance(v, bool),
     "list[str]": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
     "dict[str, float]": lambda v: isinstance(v, dict) and all(
         isinstance(k, str) and _number(i) for k, i in v.items()),
