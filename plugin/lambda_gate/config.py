@@ -76,6 +76,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "state_dir": ".lambda-gate",
     "reports_dir": None,
+    # A service of several functions, each under its key (see lambda_gate.functions);
+    # empty: the one function above.
+    "functions": {},
 }
 
 _RUNTIMES_PREFIXES = ("python3.", "nodejs")
@@ -117,6 +120,8 @@ class BuildSettings:
     #: terraform configuration, smoke tests, lambda-gate's state, CI files...): left out
     #: when they lie inside the source directory (``source_dir: "."``).
     repository_paths: tuple[Path, ...] = ()
+    #: Directories packaged beside the source, each under its own name (shared code).
+    include: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,20 @@ class TerraformSettings:
 #: The file name of an environment's last-apply summary.
 LAST_APPLY = "last-apply.json"
 
+#: The key of the one function of a configuration without ``functions``.
+SINGLE_KEY = "function"
+
+
+@dataclass(frozen=True)
+class ServiceFunction:
+    """One function of the service (:mod:`lambda_gate.functions`): its key, settings,
+    build and smoke tests."""
+
+    key: str
+    function: FunctionSettings
+    build: BuildSettings
+    smoke_path: Path
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -164,6 +183,14 @@ class Settings:
     local_url: str | None
     state_dir: Path
     reports_dir: Path
+    #: Every function of the service, sorted by key; the top-level function alone
+    #: (key :data:`SINGLE_KEY`) when ``lambda_gate.functions`` is not set.
+    functions: tuple[ServiceFunction, ...] = ()
+
+    @property
+    def is_unit(self) -> bool:
+        """Whether ``lambda_gate.functions`` configures a unit of several functions."""
+        return len(self.functions) > 1 or any(f.key != SINGLE_KEY for f in self.functions)
 
     @property
     def env_state_dir(self) -> Path:
@@ -211,12 +238,26 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _as_list(value: Any) -> tuple[str, ...]:
+def as_list(value: Any) -> tuple[str, ...]:
+    """A comma-separated string (or a list) as a tuple of its non-empty items."""
     if value in (None, ""):
         return ()
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return tuple(str(v) for v in value)
+
+
+def check_function(where: str, runtime: str, architecture: str) -> None:
+    """A runtime and an architecture lambda-gate can build for, or a ConfigError."""
+    if not runtime.startswith(_RUNTIMES_PREFIXES):
+        raise ConfigError(
+            f"{where}.runtime {runtime!r} is not supported: use a "
+            "python3.x or nodejsNN.x runtime."
+        )
+    if architecture not in _ARCHITECTURES:
+        raise ConfigError(
+            f"{where}.architecture {architecture!r} is not one of x86_64, arm64."
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -249,16 +290,8 @@ def load(config: Any, *, root: Path | None = None,
 
     fn = _section(raw, "function")
     runtime = str(_required(fn, "function", "runtime"))
-    if not runtime.startswith(_RUNTIMES_PREFIXES):
-        raise ConfigError(
-            f"lambda_gate.function.runtime {runtime!r} is not supported: use a "
-            "python3.x or nodejsNN.x runtime."
-        )
     arch = str(fn.get("architecture") or "x86_64")
-    if arch not in _ARCHITECTURES:
-        raise ConfigError(
-            f"lambda_gate.function.architecture {arch!r} is not one of x86_64, arm64."
-        )
+    check_function("lambda_gate.function", runtime, arch)
     state_dir = path(raw.get("state_dir") or ".lambda-gate")
     function = FunctionSettings(
         source_dir=path(_required(fn, "function", "source_dir")),
@@ -289,8 +322,8 @@ def load(config: Any, *, root: Path | None = None,
         requirements=path(b["requirements"]) if b.get("requirements") else None,
         command=b.get("command") or None,
         output_dir=b.get("output_dir") or None,
-        exclude=_as_list(b.get("exclude")),
-        link_roots=tuple(path(p) for p in _as_list(b.get("link_roots"))),
+        exclude=as_list(b.get("exclude")),
+        link_roots=tuple(path(p) for p in as_list(b.get("link_roots"))),
         repository_paths=repository_paths,
     )
 
@@ -328,12 +361,12 @@ def load(config: Any, *, root: Path | None = None,
         local=is_local,
         profile=env_raw.get("profile") or None,
         role_arn=env_raw.get("role_arn") or None,
-        var_files=tuple(path(v) for v in _as_list(env_raw.get("var_files"))),
+        var_files=tuple(path(v) for v in as_list(env_raw.get("var_files"))),
         state_path=path(env_raw["state"]) if env_raw.get("state") else None,
         backend_config=(path(env_raw["backend_config"])
                         if env_raw.get("backend_config") else None),
-        branches=_as_list(env_raw.get("branches")),
-        protected=(_as_list(env_raw["protected"]) if "protected" in env_raw
+        branches=as_list(env_raw.get("branches")),
+        protected=(as_list(env_raw["protected"]) if "protected" in env_raw
                    and env_raw["protected"] is not None else None),
     )
 
@@ -346,21 +379,26 @@ def load(config: Any, *, root: Path | None = None,
         raise ConfigError(
             f"lambda_gate.local_aws.port must be a number, got {local_aws.get('port')!r}."
         ) from None
+    smoke_path = path(smoke.get("path") or "smoke")
+    from . import functions as service  # it builds on this module's dataclasses
+
     return Settings(
         root=root,
         function=function,
         build=build,
         terraform=terraform,
-        smoke_path=path(smoke.get("path") or "smoke"),
-        smoke_args=_as_list(smoke.get("pytest_args")),
+        smoke_path=smoke_path,
+        smoke_args=as_list(smoke.get("pytest_args")),
         protected_aliases=(env.protected if env.protected is not None
-                           else _as_list(aliases.get("protected"))),
+                           else as_list(aliases.get("protected"))),
         approve=_as_bool(aliases.get("approve")),
-        alarms=",".join(_as_list(aliases.get("alarms"))),
+        alarms=",".join(as_list(aliases.get("alarms"))),
         environment=env,
         local_host=host,
         local_port=port,
         local_url=str(local_aws.get("url") or "").rstrip("/") or None,
         state_dir=state_dir,
         reports_dir=path(reports) if reports else state_dir / "reports",
+        functions=service.parse(raw.get("functions"), function=function, build=build,
+                                smoke_path=smoke_path, path=path),
     )

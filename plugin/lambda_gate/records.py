@@ -47,6 +47,10 @@ class DeployRecord:
     outcome: str = "started"
     reason: str = ""
     started_at: float = field(default_factory=time.time)
+    #: A service of several functions writes one record per function, all under one
+    #: deploy id, each naming its function's key (``lambda_gate.functions``).
+    deploy_id: str | None = None
+    function_key: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -55,7 +59,8 @@ class DeployRecord:
 def write(record: DeployRecord, directory: Path) -> Path:
     """Write atomically to ``directory``; the name sorts by time."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(record.started_at))
-    name = f"{stamp}-{record.version or 'none'}-{record.outcome}.json"
+    key = f"{record.function_key}-" if record.function_key else ""
+    name = f"{stamp}-{key}{record.version or 'none'}-{record.outcome}.json"
     path = directory / name
     atomic.write_text(path, record.to_json())
     return path

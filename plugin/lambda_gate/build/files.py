@@ -139,16 +139,19 @@ def repository_excludes(settings: BuildSettings) -> tuple[str, ...]:
     return tuple(sorted(set(found)))
 
 
-def source_filter(settings: BuildSettings, language: str) -> Filter:
+def source_filter(settings: BuildSettings, language: str, *,
+                  root: Path | None = None) -> Filter:
     """What of the source tree goes in: not caches, not build outputs, not excludes,
     not the repository's own files (:func:`repository_excludes`).
 
     User patterns work like .gitignore's: one without a slash matches a file or
     directory name at any depth (``*.md``, ``tests``); one with a slash matches the path
     from the source directory (``/tests``, ``docs/*.png``). A trailing slash is ignored.
+    ``root`` is the tree walked, when not the source directory (an included one).
     """
-    root = settings.source_dir.resolve()
-    own: set[str] = set(repository_excludes(settings))
+    source = settings.source_dir.resolve()
+    root = (root or settings.source_dir).resolve()
+    own: set[str] = set(repository_excludes(settings)) if root == source else set()
     for generated in (settings.artifact, settings.cache_dir):
         try:
             own.add(generated.resolve().relative_to(root).as_posix())

@@ -77,6 +77,7 @@ def build_package(settings: BuildSettings, *, force: bool = False,
         dirs: list[SourceFile] = []
         sources = collect(source_dir, source_filter(settings, language), dirs=dirs,
                           link_roots=settings.link_roots)
+        sources.update(_included(settings, language, sources, dirs))
         _check_unzipped_size(sources)  # before hashing a tree that cannot be deployed
         requirements = staging.requirements_file(settings) if language == "python" else None
         pulled_in = _requirement_files(requirements, dirs)
@@ -149,6 +150,27 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _included(settings: BuildSettings, language: str, sources: Mapping[str, SourceFile],
+              dirs: list[SourceFile]) -> dict[str, SourceFile]:
+    """The ``include`` directories' files, each directory under its own name: code
+    several functions share, in each one's package and so in each one's fingerprint."""
+    found: dict[str, SourceFile] = {}
+    for directory in settings.include:
+        if not directory.is_dir():
+            raise BuildError(f"included directory {directory} does not exist: fix the "
+                             "function's include setting.")
+        prefix = directory.name + "/"
+        clash = next((name for name in sources if name.startswith(prefix)), None)
+        if clash is not None:
+            raise BuildError(
+                f"{clash} is both in the source directory and in the included directory "
+                f"{directory}: rename one of them, so the package holds one {prefix}."
+            )
+        found.update(collect(directory, source_filter(settings, language, root=directory),
+                             prefix=prefix, dirs=dirs, link_roots=settings.link_roots))
+    return found
+
+
 def _changed_since(sources: Mapping[str, SourceFile]) -> list[str]:
     """Archive paths of source files whose stat signature is not the one fingerprinted."""
     changed = []
@@ -208,6 +230,7 @@ def _tree_key(settings: BuildSettings, inputs: Mapping[str, Any]) -> str:
         "artifact": str(settings.artifact.resolve()),
         "cache_dir": str(settings.cache_dir.resolve()),
         "requirements": str(settings.requirements) if settings.requirements else None,
+        "include": [str(p.resolve()) for p in settings.include],
     }
     text = json.dumps([inputs, where], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -42,6 +42,15 @@ class DeployOptions:
     dry_run: bool = False
 
 
+def deploy_alias(settings: Settings, alias: str | None) -> tuple[str, str | None]:
+    """The alias a deploy moves (``--alias``, else the branch's) and the git branch."""
+    if alias:
+        aliases.validate_alias(alias)
+        return alias, deploying_branch(settings)  # for the record and the branch guard
+    branch = git.current_branch(cwd=settings.root)
+    return aliases.alias_for_branch(branch), branch
+
+
 def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
            confirm: Callable[[str], bool] | None = terminal_confirm) -> records.DeployRecord:
     """Build, apply, smoke-test and promote; the record says how far it got and why.
@@ -49,14 +58,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     Raises an :class:`Error` when the deploy did not promote; the record is written
     in every case, and the summary line printed (but not the error: the task prints it).
     """
-    branch = None
-    alias = options.alias
-    if alias:
-        aliases.validate_alias(alias)
-        branch = deploying_branch(settings)  # for the record and the branch guard
-    else:
-        branch = git.current_branch(cwd=settings.root)
-        alias = aliases.alias_for_branch(branch)
+    alias, branch = deploy_alias(settings, options.alias)
     record = records.DeployRecord(environment=settings.environment.name, alias=alias,
                                   git_branch=branch, git_commit=git.git_commit(settings.root))
     note_working_tree(settings, record, reporter)

@@ -40,12 +40,17 @@ def existing_artifact(settings: Settings) -> str:
     return code_sha256(artifact)
 
 
-def start_smoke(settings: Settings, target: AwsTarget, reporter: Reporter) -> SmokeRun:
-    """Start the smoke tests' pytest now; it waits for the version to test."""
+def start_smoke(settings: Settings, target: AwsTarget, reporter: Reporter, *,
+                path: Path | None = None, junit: str = "smoke-next.xml") -> SmokeRun:
+    """Start the smoke tests' pytest now; it waits for the version to test.
+
+    ``path``: the tests (default ``lambda_gate.smoke.path``); ``junit``: the report's
+    file name in the reports directory.
+    """
     # pytest's output is piped through us, so it follows our terminal, not its own
     # (PY_COLORS or FORCE_COLOR in a CI job would colour it otherwise).
     color = "--color=yes" if reporter.color else "--color=no"
-    return SmokeRun([settings.smoke_path], junit=settings.reports_dir / "smoke-next.xml",
+    return SmokeRun([path or settings.smoke_path], junit=settings.reports_dir / junit,
                           env=target.env, cwd=settings.root,
                           extra=(color, *settings.smoke_args))
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -35,16 +36,18 @@ class Published:
     applied: bool
 
 
-def check_configuration(settings: Settings, reporter: Reporter) -> None:
+def check_configuration(settings: Settings, reporter: Reporter, *,
+                        check: Callable[..., Any] = preflight.check) -> None:
     """Preflight the terraform configuration; print its warnings, raise its errors.
 
     Parsing HCL costs about half a second, on every deploy; a configuration that passed
     is remembered by the hash of its files (and the checks' parameters), so an unchanged
-    one is not parsed again. A failing one is never remembered.
+    one is not parsed again. A failing one is never remembered. ``check`` is the
+    preflight to run (a service of several functions has its own).
     """
     local_state = settings.environment.backend_config is None
     shared = not settings.environment.local and not settings.environment.branches
-    digest = hashlib.sha256(json.dumps([local_state, shared]).encode())
+    digest = hashlib.sha256(json.dumps([local_state, shared, check.__module__]).encode())
     for path in sorted(settings.terraform.dir.glob("*.tf")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     key = digest.hexdigest()
@@ -56,8 +59,8 @@ def check_configuration(settings: Settings, reporter: Reporter) -> None:
     if remembered.get("key") == key:
         warnings = list(remembered.get("warnings", []))
     else:
-        report = preflight.check(settings.terraform.dir, local_state=local_state,
-                                 shared_environment=shared)
+        report = check(settings.terraform.dir, local_state=local_state,
+                       shared_environment=shared)
         warnings = list(report.warnings)
         memo.parent.mkdir(parents=True, exist_ok=True)
         memo.write_text(json.dumps({"key": key, "warnings": warnings}))
@@ -66,16 +69,18 @@ def check_configuration(settings: Settings, reporter: Reporter) -> None:
 
 
 def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
-                  artifact: Path) -> Terraform:
+                  artifact: Path, *, variables: Mapping[str, str] | None = None) -> Terraform:
+    """terraform for the environment, given the artifact; ``variables`` replace the
+    single function's (artifact_path, runtime, handler, architecture) when set."""
     env = dict(target.env)
-    tf_vars = {
+    tf_vars = dict(variables) if variables is not None else {
         "artifact_path": str(artifact),
         "runtime": settings.function.runtime,
         "handler": settings.function.handler,
         "architecture": settings.function.architecture,
-        **settings.terraform.vars,
     }
-    if settings.function.name:
+    tf_vars.update(settings.terraform.vars)
+    if settings.function.name and variables is None:
         tf_vars.setdefault("function_name", settings.function.name)
     env.update({f"TF_VAR_{k}": v for k, v in tf_vars.items()})
     environment = settings.environment
@@ -182,6 +187,21 @@ def _latest_modified(client, function: str) -> str | None:
         return None
 
 
+def run_apply(tf: Terraform, reporter: Reporter) -> None:
+    """``terraform apply``, its time in the durations, its failure explained."""
+    tf.ensure_init()  # an init failure is not an apply that stopped half way
+    try:
+        tf.apply()
+    except TerraformError as exc:
+        raise TerraformError(
+            f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
+            "error and keeps what it changed before it (an updated function has "
+            "published a version): fix the error and run again; `invoke plan` "
+            "shows what is left to do.") from None
+    finally:
+        reporter.durations["terraform"] = round(tf.seconds, 3)
+
+
 def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                artifact_sha: str, full: bool = False,
                before_terraform: Callable[[], None] | None = None) -> Published:
@@ -204,17 +224,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             if before_terraform is not None:
                 before_terraform()
             target.warm("lambda")
-            tf.ensure_init()  # an init failure is not an apply that stopped half way
-            try:
-                tf.apply()
-            except TerraformError as exc:
-                raise TerraformError(
-                    f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
-                    "error and keeps what it changed before it (an updated function has "
-                    "published a version): fix the error and run again; `invoke plan` "
-                    "shows what is left to do.") from None
-            finally:
-                reporter.durations["terraform"] = round(tf.seconds, 3)
+            run_apply(tf, reporter)
             outputs = tf.outputs()
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)

@@ -340,6 +340,11 @@ class Terraform:
 
     def outputs(self) -> TerraformOutputs:
         """The pipeline's outputs, from the local state file or ``terraform output``."""
+        return outputs_from(self.raw_outputs(),
+                            source=str(self.state_path or "terraform output"))
+
+    def raw_outputs(self) -> Mapping[str, object]:
+        """Every output's value, unchecked: from the local state file when there is one."""
         raw: Mapping[str, object]
         if self.state_path is not None and self.state_path.exists():
             state = json.loads(self.state_path.read_text())
@@ -350,7 +355,7 @@ class Terraform:
                 args.append(f"-state={self.state_path}")
             proc = self.run(args, stream=False, what="terraform output")
             raw = {k: v.get("value") for k, v in json.loads(proc.stdout or "{}").items()}
-        return outputs_from(raw, source=str(self.state_path or "terraform output"))
+        return raw
 
 
 def outputs_from(raw: Mapping[str, object], *, source: str) -> TerraformOutputs:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from invoke import Exit
 
-from .. import config
+from .. import config, functions
 from ..errors import Error
 
 
@@ -38,3 +38,8 @@ def settings_from(c, env: str | None = None) -> config.Settings:
     return config.load(c.config, root=root, environment=env)
 
 
+def is_unit(settings: config.Settings, function: str | None) -> bool:
+    """Whether a task works on a service of several functions; checks ``--function``
+    (a single function's configuration knows only its own key)."""
+    functions.select(settings.functions, function)
+    return settings.is_unit

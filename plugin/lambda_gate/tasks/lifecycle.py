@@ -21,7 +21,9 @@ from ..errors import ConfigError
 from ..pipeline.steps import protected, require_approval, terminal_confirm
 from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
-from ._common import exits, settings_from
+from . import unit
+from ._common import exits, is_unit, settings_from
+from .steps import FUNCTION_HELP
 
 __all__ = ["rollback", "status", "prune", "cleanup"]
 
@@ -38,16 +40,21 @@ def _target(settings: Settings, reporter: Reporter) -> AwsTarget:
     "to": "Version to go back to (default: the one before the current, from the history).",
     "env": "Environment (default: lambda_gate.environment).",
     "approve": "Approve moving a protected alias (lambda_gate.aliases.protected).",
+    "function": FUNCTION_HELP,
 })
 @exits
-def rollback(c, alias=None, to=None, env=None, approve=False):
+def rollback(c, alias=None, to=None, env=None, approve=False, function=None):
     """Move the alias back to the version it served before, from its recorded history.
 
     During a canary, sends all traffic back to the alias's primary version. Refuses when
     there is no history or the version was deleted. Honours lambda_gate.function.name
-    when no apply is recorded.
+    when no apply is recorded. A service of several functions goes back to the set of
+    versions before its last unit deploy (from the deploy records).
     """
     settings = settings_from(c, env)
+    if is_unit(settings, function):
+        return unit.rollback(settings, alias=alias, function=function, to=to,
+                             approve=approve)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
     function = function_name(settings)
@@ -63,11 +70,14 @@ def rollback(c, alias=None, to=None, env=None, approve=False):
 @task(name="status", help={
     "json": "Print the documented JSON object (schema 1) instead of text.",
     "env": "Environment (default: lambda_gate.environment).",
+    "function": FUNCTION_HELP,
 })
 @exits
-def status(c, json_=False, env=None):
+def status(c, json_=False, env=None, function=None):
     """Each alias with its version, weights, CodeSha256 and history; versions and storage."""
     settings = settings_from(c, env)
+    if is_unit(settings, function):
+        return unit.status(settings, function=function, as_json=json_)
     reporter = Reporter()
     function = function_name(settings)
     client = _target(settings, reporter).client("lambda")
@@ -82,9 +92,10 @@ def status(c, json_=False, env=None):
     "keep": "How many of the newest versions to keep besides the aliased ones (1 or more).",
     "dry_run": "Only list what would be deleted.",
     "env": "Environment (default: lambda_gate.environment).",
+    "function": FUNCTION_HELP,
 })
 @exits
-def prune(c, keep=None, dry_run=False, env=None):
+def prune(c, keep=None, dry_run=False, env=None, function=None):
     """Delete published versions beyond the newest --keep that no alias uses.
 
     Never deletes $LATEST or a version an alias sends traffic to (primary or weighted).
@@ -94,6 +105,8 @@ def prune(c, keep=None, dry_run=False, env=None):
         raise ConfigError("pass --keep N: how many of the newest versions to keep.")
     keep = pruning.validate_keep(keep)
     settings = settings_from(c, env)
+    if is_unit(settings, function):
+        return unit.prune(settings, function=function, keep=keep, dry_run=dry_run)
     reporter = Reporter()
     function = function_name(settings)
     target = _target(settings, reporter)

@@ -21,20 +21,28 @@ from ..pipeline.steps import (
 from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
 from ..smoke import evaluate
-from ._common import exits, settings_from
+from . import unit
+from ._common import exits, is_unit, settings_from
 
 __all__ = ["build", "plan", "apply", "smoke", "promote", "deploy"]
 
 
-@task(help={"force": "Rebuild even when every input is unchanged (ignore the build cache)."})
+FUNCTION_HELP = "Only this function of a service (a key of lambda_gate.functions)."
+
+
+@task(help={"force": "Rebuild even when every input is unchanged (ignore the build cache).",
+            "function": FUNCTION_HELP})
 @exits
-def build(c, force=False):
+def build(c, force=False, function=None):
     """Build the function's zip, byte-for-byte reproducible.
 
     Honours lambda_gate.function.* (source_dir, runtime, handler, architecture) and
-    lambda_gate.build.* (artifact, requirements, command, output_dir, exclude).
+    lambda_gate.build.* (artifact, requirements, command, output_dir, exclude); with
+    lambda_gate.functions, builds every function (two at a time).
     """
     settings = settings_from(c)
+    if is_unit(settings, function):
+        return unit.build(settings, function, force)
     result = build_step(settings, Reporter(), force=force)
     print(f"{result.path} {result.code_sha256}")
 
@@ -67,6 +75,8 @@ def apply(c, env=None, full=False, verbose=False):
     last successful apply and Lambda confirms it (--full forces it).
     """
     settings = settings_from(c, env)
+    if is_unit(settings, None):
+        return unit.apply(settings, full)
     reporter = Reporter(verbose=verbose)
     target = aws_target(settings, reporter)
     sha = existing_artifact(settings)
@@ -77,11 +87,14 @@ def apply(c, env=None, full=False, verbose=False):
 @task(help={
     "env": "Environment (default: lambda_gate.environment).",
     "version": "Version to test (default: the one the last apply published).",
+    "function": FUNCTION_HELP,
 })
 @exits
-def smoke(c, env=None, version=None):
+def smoke(c, env=None, version=None, function=None):
     """Run the smoke tests (lambda_gate.smoke.path) against one unaliased version."""
     settings = settings_from(c, env)
+    if is_unit(settings, function):
+        return unit.smoke(settings, function, version)
     reporter = Reporter()
     target = aws_target(settings, reporter, start_local=False)
     published = _published(settings, target, version)
@@ -131,10 +144,11 @@ def _published(settings: config.Settings, target, version: str | None) -> publis
     "canary": "Shift traffic in steps first, e.g. 10,50 (percent to the new version).",
     "interval": "Seconds to wait after each canary step before its checks (default 60).",
     "smoke_alias": "After each canary step, also run the smoke tests against the alias.",
+    "function": FUNCTION_HELP,
 })
 @exits
 def promote(c, version=None, alias=None, env=None, approve=False, force=False,
-            canary=None, interval=None, smoke_alias=False):
+            canary=None, interval=None, smoke_alias=False, function=None):
     """Move the alias to exactly one version, guarded by its RevisionId.
 
     Refuses a version that no deploy record shows passing its smoke tests, unless
@@ -148,6 +162,10 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
         canaries.parse_weights(canary)  # a bad --canary changes nothing
         canaries.validate_interval(60 if interval is None else interval)
     settings = settings_from(c, env)
+    if is_unit(settings, function):
+        return unit.promote(c, settings, alias=alias, function=function, version=version,
+                            approve=approve, force=force, weights=canary,
+                            interval=interval, smoke_alias=smoke_alias)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
     target = aws_target(settings, reporter, start_local=False)
@@ -180,10 +198,13 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     "force_build": "Rebuild the package even when the build cache is current.",
     "dry_run": "Build and show the terraform plan and the alias change; change nothing.",
     "verbose": "Show all of terraform's output (by default: the resources it changes, its waits).",
+    "function": FUNCTION_HELP + " Every function is built and applied; this one is "
+                "tested and promoted.",
+    "retest": "Test (and promote) every function, also those whose alias is current.",
 })
 @exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
-           dry_run=False, verbose=False):
+           dry_run=False, verbose=False, function=None, retest=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
@@ -197,6 +218,8 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     reporter = Reporter(verbose=verbose)
     options = DeployOptions(alias=alias, approve=approve, full=full,
                             force_build=force_build, dry_run=dry_run)
+    if is_unit(settings, function):
+        return unit.deploy(settings, options, function=function, retest=retest)
     run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
 
 
