@@ -187,8 +187,15 @@ def _latest_modified(client, function: str) -> str | None:
         return None
 
 
-def run_apply(tf: Terraform, reporter: Reporter) -> None:
-    """``terraform apply``, its time in the durations, its failure explained."""
+def run_apply(tf: Terraform, target: AwsTarget, reporter: Reporter, *,
+              before: Callable[[], None] | None = None) -> None:
+    """``terraform apply``, its time in the durations, its failure explained.
+
+    ``before`` runs first; the Lambda client is made in the background meanwhile.
+    """
+    if before is not None:
+        before()
+    target.warm("lambda")
     tf.ensure_init()  # an init failure is not an apply that stopped half way
     try:
         tf.apply()
@@ -221,10 +228,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
                             "skipped terraform; --full forces it")
         else:
-            if before_terraform is not None:
-                before_terraform()
-            target.warm("lambda")
-            run_apply(tf, reporter)
+            run_apply(tf, target, reporter, before=before_terraform)
             outputs = tf.outputs()
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
@@ -234,11 +238,18 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                 "latest_modified": _latest_modified(target.client("lambda"),
                                                     outputs.function_name)}))
         client = target.client("lambda")  # made during terraform's run, or in the no-op check
-        live = live_code_sha256(client, outputs.function_name, outputs.version)
-        if live is None:
-            raise LambdaApiError(f"terraform reports version {outputs.version} of "
-                                 f"{outputs.function_name}, but Lambda has no such version.")
-        arn = outputs.qualified_arn or client.get_function_configuration(
-            FunctionName=outputs.function_name, Qualifier=outputs.version)["FunctionArn"]
-        reporter.detail(f"version {outputs.version} of {outputs.function_name}: {arn}")
+        published = published_version(client, outputs, applied)
+        reporter.detail(f"version {outputs.version} of {outputs.function_name}: "
+                        f"{published.qualified_arn}")
+    return published
+
+
+def published_version(client, outputs: TerraformOutputs, applied: bool) -> Published:
+    """The version terraform reports, as Lambda has it (an error when it has none)."""
+    live = live_code_sha256(client, outputs.function_name, outputs.version)
+    if live is None:
+        raise LambdaApiError(f"terraform reports version {outputs.version} of "
+                             f"{outputs.function_name}, but Lambda has no such version.")
+    arn = outputs.qualified_arn or client.get_function_configuration(
+        FunctionName=outputs.function_name, Qualifier=outputs.version)["FunctionArn"]
     return Published(outputs.function_name, outputs.version, arn, live, applied)

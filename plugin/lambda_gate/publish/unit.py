@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..aws import AwsTarget
 from ..config import ServiceFunction, Settings
-from ..errors import LambdaApiError, TerraformError
+from ..errors import TerraformError
 from ..report import Reporter
 from . import unit_preflight
 from .apply import (
@@ -29,6 +29,7 @@ from .apply import (
     check_configuration,
     inputs_fingerprint,
     live_code_sha256,
+    published_version,
     run_apply,
     terraform_for,
 )
@@ -129,10 +130,7 @@ def apply_unit(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             reporter.detail("no change since the last apply: skipped terraform; --full "
                             "forces it")
         else:
-            if before_terraform is not None:
-                before_terraform()
-            target.warm("lambda")
-            run_apply(tf, reporter)
+            run_apply(tf, target, reporter, before=before_terraform)
             outputs = unit_outputs(tf.raw_outputs(), keys,
                                    source=str(tf.state_path or "terraform output"))
             client = target.client("lambda")
@@ -147,14 +145,9 @@ def apply_unit(settings: Settings, target: AwsTarget, reporter: Reporter, *,
         client = target.client("lambda")
         published = {}
         for key, out in outputs.items():
-            live = live_code_sha256(client, out.function_name, out.version)
-            if live is None:
-                raise LambdaApiError(f"terraform reports version {out.version} of "
-                                     f"{out.function_name}, but Lambda has no such version.")
-            arn = out.qualified_arn or client.get_function_configuration(
-                FunctionName=out.function_name, Qualifier=out.version)["FunctionArn"]
             new = (previous.get(key) or {}).get("version") != out.version
+            published[key] = published_version(client, out, new)
             reporter.detail(f"[{key}] version {out.version} of {out.function_name}"
-                            f"{' (new)' if new else ' (unchanged)'}: {arn}")
-            published[key] = Published(out.function_name, out.version, arn, live, new)
+                            f"{' (new)' if new else ' (unchanged)'}: "
+                            f"{published[key].qualified_arn}")
     return published
