@@ -187,3 +187,10 @@ def test_an_unknown_function_is_a_usage_error(raced, run):
     assert "--function 'web' is not a configured function (configured: api, worker)" in (
         output(result))
     assert "Traceback" not in output(result)
+
+
+def test_build_with_function_builds_that_one(raced, run):
+    result, _ = run("build", "--function", "api")
+    assert result.returncode == 0, output(result)
+    assert result.stdout.splitlines()[-1].startswith("api ")
+    assert "[worker]" not in result.stdout

@@ -23,9 +23,9 @@ from ..aliases.unit import Move, UnitNotPromoted, promote_unit
 from ..aws import AwsTarget
 from ..build.service import build_service
 from ..config import ServiceFunction, Settings
-from ..errors import ApprovalRequired, Error, GateClosed
+from ..errors import ApprovalRequired, ConfigError, Error, GateClosed
 from ..functions import select
-from ..publish import Published
+from ..publish import Published, check_configuration, unit_preflight
 from ..publish.unit import apply_unit, unit_terraform
 from ..report import Reporter
 from ..smoke import SmokeRun, evaluate
@@ -53,6 +53,12 @@ def deploy_unit(settings: Settings, options: DeployOptions, reporter: Reporter, 
     in every case once the deploy reached AWS.
     """
     chosen = select(settings.functions, unit.function)
+    for fn in chosen:  # before anything is built or applied
+        if not fn.smoke_path.exists():
+            raise ConfigError(
+                f"the smoke tests of {fn.key} are missing: {fn.smoke_path} does not "
+                f"exist. Put them there, or set lambda_gate.functions.{fn.key}.smoke_path."
+            )
     alias, branch = deploy_alias(settings, options.alias)
     deploy_id = uuid.uuid4().hex[:12]
     commit = git.git_commit(settings.root)
@@ -157,7 +163,8 @@ def _test_and_promote(settings: Settings, options: DeployOptions, unit: UnitOpti
 
     with reporter.step("promote"):
         try:
-            _approval(settings, alias, options, confirm)
+            require_unit_approval(settings, alias, approve=options.approve,
+                                  confirm=confirm)
         except ApprovalRequired:
             for fn in changed:
                 recs[fn.key].outcome = "approval-required"
@@ -184,9 +191,11 @@ def _at(state: aliases.AliasState | None, published: Published) -> bool:
     return state is not None and state.version == published.version and not state.weights
 
 
-def _approval(settings: Settings, alias: str, options: DeployOptions, confirm) -> None:
-    """A protected alias moves only with approval, as for one function."""
-    if not protected(settings, alias) or options.approve or settings.approve:
+def require_unit_approval(settings: Settings, alias: str, *, approve: bool,
+                          confirm: Callable[[str], bool] | None) -> None:
+    """A protected alias moves only with approval, as for one function; the command
+    to run later promotes the last apply's versions of every function."""
+    if not protected(settings, alias) or approve or settings.approve:
         return
     if confirm is not None and confirm(f"promote protected alias {alias} of every "
                                        "function? [y/N] "):
@@ -197,11 +206,17 @@ def _approval(settings: Settings, alias: str, options: DeployOptions, confirm) -
         f"    invoke promote --alias {alias} --env {settings.environment.name} --approve")
 
 
+def plan_unit(settings: Settings, target: AwsTarget, reporter: Reporter) -> bool:
+    """``terraform plan`` of the service; whether it would change anything."""
+    with reporter.step("plan"):
+        check_configuration(settings, reporter, check=unit_preflight.check)
+        return unit_terraform(settings, target, reporter).plan().changes
+
+
 def _dry_run(settings: Settings, target: AwsTarget, reporter: Reporter,
              recs: dict[str, records.DeployRecord]) -> None:
-    with reporter.step("plan"):
-        plan = unit_terraform(settings, target, reporter).plan()
+    changes = plan_unit(settings, target, reporter)
     for rec in recs.values():
         rec.outcome = "dry-run"
-    what = "changes pending" if plan.changes else "no changes"
+    what = "changes pending" if changes else "no changes"
     reporter.summary(f"dry run: plan shows {what}. Nothing was changed.", ok=True)

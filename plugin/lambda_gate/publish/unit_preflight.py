@@ -80,13 +80,13 @@ def _check_function(config_dir: Path, fn: FunctionResource) -> None:
     filename = _expr(fn.body.get("filename", ""))
     if "artifact_path" not in filename:
         raise ConfigError(
-            f"{where} takes filename from {filename or 'nowhere'!r}: set `filename = "
+            f"{where} takes filename from {filename or 'nowhere'}: set `filename = "
             f"each.value.artifact_path` (for_each = var.{FUNCTIONS}) so terraform uploads "
             "the package lambda-gate built for that function."
         )
     code_hash = _expr(fn.body.get("source_code_hash", ""))
     if not re.search(rf"filebase64sha256\(\s*{re.escape(filename)}\s*\)", code_hash):
         raise ConfigError(
-            f"{where} source_code_hash is {code_hash or 'not set'!r}, which does not follow "
+            f"{where} source_code_hash is {code_hash or 'not set'}, which does not follow "
             f"its artifact: use `source_code_hash = filebase64sha256({filename})`."
         )

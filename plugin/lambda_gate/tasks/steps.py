@@ -52,6 +52,8 @@ def build(c, force=False, function=None):
 def plan(c, env=None):
     """Show the terraform plan for the built artifact, in full; changes nothing."""
     settings = settings_from(c, env)
+    if is_unit(settings, None):
+        return unit.plan(settings)
     reporter = Reporter(verbose=True)  # the plan is what was asked for: all of it
     target = aws_target(settings, reporter)
     existing_artifact(settings)

@@ -23,7 +23,7 @@ from ..functions import select
 from ..pipeline.deploy import DeployOptions
 from ..pipeline.steps import require_approval, terminal_confirm
 from ..pipeline.targets import aws_target
-from ..pipeline.unit import UnitOptions, deploy_unit
+from ..pipeline.unit import UnitOptions, deploy_unit, plan_unit, require_unit_approval
 from ..pipeline.unit_steps import prefixed, save_unit_records, smoke_all
 from ..publish.unit import apply_unit, last_versions
 from ..report import Reporter
@@ -64,6 +64,14 @@ def _artifact_shas(settings: Settings) -> dict[str, str]:
                               "`invoke build` first (it builds every function).")
         shas[fn.key] = code_sha256(fn.build.artifact)
     return shas
+
+
+def plan(settings: Settings) -> None:
+    reporter = Reporter()
+    target = aws_target(settings, reporter)
+    _artifact_shas(settings)
+    changes = plan_unit(settings, target, reporter)
+    reporter.summary("plan: changes pending" if changes else "plan: no changes", True)
 
 
 def apply(settings: Settings, full: bool) -> None:
@@ -154,8 +162,7 @@ def promote(c, settings: Settings, *, alias: str | None, function: str | None,
         reporter.summary(f"{alias} already at the last apply's versions: nothing to "
                          "promote", ok=True)
         return
-    shown = ", ".join(f"{m.key} {m.version}" for m in moves)
-    require_approval(settings, alias, shown, approve=approve, confirm=terminal_confirm)
+    require_unit_approval(settings, alias, approve=approve, confirm=terminal_confirm)
     with reporter.step("promote"):
         log = prefixed(reporter.detail, None)
         if weights is None:
@@ -212,8 +219,7 @@ def rollback(settings: Settings, *, alias: str | None, function: str | None,
     deploy_id, versions = previous_set(records.load_all(settings.records_dir), alias, live)
     moves = [Move(key, by_key[key], version, states[key])
              for key, version in versions.items()]
-    shown = ", ".join(f"{m.key} {m.version}" for m in moves)
-    require_approval(settings, alias, shown, approve=approve, confirm=terminal_confirm)
+    require_unit_approval(settings, alias, approve=approve, confirm=terminal_confirm)
     with reporter.step("rollback"):
         reporter.detail(f"undoing deploy {deploy_id}")
         changes = promote_unit(client, alias, moves, log=prefixed(reporter.detail, None),
