@@ -31,6 +31,7 @@ from ..report import Reporter
 from ..smoke import SmokeRun, evaluate
 from .deploy import DeployOptions, deploy_alias
 from .steps import protected, terminal_confirm
+from .summary import SUCCESSFUL
 from .targets import aws_target
 from .unit_steps import prefixed, save_unit_records, smoke_all, start_smoke_runs
 
@@ -79,6 +80,27 @@ def deploy_unit(settings: Settings, options: DeployOptions, reporter: Reporter, 
             rec.durations = dict(reporter.durations)
         if any(r.function is not None or r.outcome != "started" for r in recs.values()):
             save_unit_records(settings, recs)
+        failed = [r for r in recs.values() if r.outcome not in SUCCESSFUL + ("dry-run",)]
+        if failed:
+            reporter.summary(_failure_summary(recs, reporter.failed_step), ok=False)
+
+
+def _failure_summary(recs: dict[str, records.DeployRecord], failed_step: str | None) -> str:
+    """The last line of a service's deploy that did not promote: where it stopped and
+    where each alias is (the error itself follows, printed by the task)."""
+    first = next(iter(recs.values()))
+    outcomes = {r.outcome for r in recs.values()}
+    if "gate-closed" in outcomes:
+        head = "gate closed: no alias moved"
+    elif "approval-required" in outcomes:
+        head = "waiting for approval: the new versions passed their smoke tests"
+    else:
+        head = f"deploy failed {f'in {failed_step}' if failed_step else 'before the build'}"
+    where = ", ".join(f"{key} at {r.alias_after or r.alias_before or 'none'}"
+                      + (f" (version {r.version} published)" if r.version
+                         and r.version != (r.alias_after or r.alias_before) else "")
+                      for key, r in recs.items())
+    return f"{head}; {first.alias}: {where}"
 
 
 def _deploy(settings: Settings, options: DeployOptions, unit: UnitOptions,

@@ -221,7 +221,7 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     options = DeployOptions(alias=alias, approve=approve, full=full,
                             force_build=force_build, dry_run=dry_run)
     if is_unit(settings, function):
-        return unit.deploy(settings, options, function=function, retest=retest)
+        return unit.deploy(settings, options, reporter, function=function, retest=retest)
     run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
 
 

@@ -184,15 +184,11 @@ def promote(c, settings: Settings, *, alias: str | None, function: str | None,
     reporter.summary(f"promoted {alias} as a unit: {moved}", ok=True)
 
 
-def deploy(settings: Settings, options: DeployOptions, *, function: str | None,
-           retest: bool) -> None:
-    reporter = Reporter()
-    try:
-        deploy_unit(settings, options, reporter,
-                    unit=UnitOptions(function=function, retest=retest))
-    except Error as exc:
-        reporter.summary(f"deploy failed: {exc.message.splitlines()[0]}", ok=False)
-        raise
+def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
+           function: str | None, retest: bool) -> None:
+    """It prints the summary line; the task's exits() prints the error."""
+    deploy_unit(settings, options, reporter, unit=UnitOptions(function=function,
+                                                              retest=retest))
 
 
 def rollback(settings: Settings, *, alias: str | None, function: str | None,
