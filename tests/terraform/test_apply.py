@@ -195,3 +195,15 @@ def test_an_apply_failing_half_way_leaves_the_alias_untouched(half_way_failure):
     assert half_way_failure.versions == ["1", "2", "3", "4"]
     assert half_way_failure.aliases == {"main": "1"}
     assert "Nothing was promoted" in half_way_failure.output
+
+
+def test_a_failing_apply_prints_terraform_s_error_once_and_names_its_full_log(
+        half_way_failure, project):
+    output = half_way_failure.output
+    assert output.count("Error: attaching IAM Policy") == 1
+    log = project.root / ".lambda-gate/env/local/logs/terraform-apply.log"
+    assert f"terraform's full output: {log}" in half_way_failure.result.stderr
+    assert "Error: attaching IAM Policy" in log.read_text()
+    summary = half_way_failure.result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("deploy failed in apply: main untouched; record "
+                              ".lambda-gate/env/local/records/")

@@ -70,7 +70,7 @@ def deploy_summary(settings: Settings, record: DeployRecord, record_path: Path |
                  _tests(record)]
     else:
         where = f"in {failed_step}" if failed_step else "before the build"
-        parts = [f"deploy failed {where}", _alias_stays(record)]
+        parts = [f"deploy failed {where}: {_alias_stays(record)}"]
         if record.version is not None:
             parts.append(f"version {record.version} is left published, unaliased")
     if junit is not None:
