@@ -293,9 +293,16 @@ def test_editing_non_function_files_does_not_rebuild(node_make_deploy, lambda_cl
 
 def test_init_works_from_a_built_wheel_in_any_directory(tmp_path):
     """The templates are package data, not files of this repository's checkout."""
+    source = tmp_path / "source"  # built from a copy: a build writes build/ and egg-info
+    for part in ("plugin", "terraform", "examples"):
+        shutil.copytree(REPO / part, source / part, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info",
+                                                      ".terraform*"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     wheel_dir = tmp_path / "wheel"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                    str(wheel_dir), str(REPO)], check=True, capture_output=True,
+                    str(wheel_dir), str(source)], check=True, capture_output=True,
                    timeout=300)
     (wheel,) = wheel_dir.glob("lambda_gate-*.whl")
     installed = tmp_path / "site"
