@@ -218,15 +218,11 @@ export const handler = async (event) => ({
 
 @pytest.fixture(scope="module")
 def node_repo(new_repository):
-    """init for Node.js, then what its next steps say: npm install (babel, and the one
-    dependency the function's code imports), commit."""
+    """An empty repository, `lambda-gate init --runtime nodejs`, commit."""
     repo = new_repository("init-node")
     init = repo.ok(tool("lambda-gate"), "init", "--runtime", "nodejs", "--function-name",
-                   "init-node", "--ci", "circleci")
-    (repo.root / "src/main.js").write_text(MAIN_WITH_A_DEPENDENCY)
-    repo.ok(tool("npm"), "install", "--no-audit", "--no-fund", "is-number@7.0.0",
-            timeout=600)
-    repo.commit("lambda-gate init, is-number")
+                   "init-node", "--ci", "circleci", timeout=600)
+    repo.commit("lambda-gate init")
     return repo, init
 
 
@@ -237,16 +233,33 @@ def node_deploy(node_repo):
 
 
 @pytest.fixture(scope="module")
-def node_make_deploy(node_deploy, node_repo):
-    """Edits to the repository's non-function files, then `make deploy`."""
+def node_dependency_deploy(node_deploy, node_repo):
+    """The function's code imports one npm dependency; `make deploy`."""
+    repo, _ = node_repo
+    (repo.root / "src/main.js").write_text(MAIN_WITH_A_DEPENDENCY)
+    repo.ok(tool("npm"), "install", "--no-audit", "--no-fund", "is-number@7.0.0",
+            timeout=600)
+    repo.commit("is-number")
+    return repo.run("make", "deploy")
+
+
+@pytest.fixture(scope="module")
+def node_make_deploy(node_dependency_deploy, node_repo):
+    """Edits to the repository's non-function files, then `make deploy` again."""
     repo, _ = node_repo
     smoke = repo.root / "smoke/test_function.py"
     smoke.write_text(smoke.read_text() + "\n\ndef test_more(lambda_target):\n"
                      "    assert lambda_target.version\n")
     (repo.root / "tests").mkdir()
     (repo.root / "tests/test_unit.py").write_text("def test_unit():\n    pass\n")
-    repo.commit("another smoke test")
+    repo.commit("another smoke test, a unit test")
     return repo.run("make", "deploy")
+
+
+def invoke_health(client, path: str) -> dict:
+    answer = client.invoke(FunctionName="init-node", Qualifier="main", Payload=json.dumps(
+        {"rawPath": path, "requestContext": {"http": {"method": "GET"}}}))
+    return json.loads(json.loads(answer["Payload"].read())["body"])
 
 
 def test_node_init_lays_out_the_article_s_repository(node_repo):
@@ -258,20 +271,26 @@ def test_node_init_lays_out_the_article_s_repository(node_repo):
     package = json.loads((repo.root / "package.json").read_text())
     assert package["scripts"]["build"] == "babel src -d dist --copy-files"
     assert "  wrote .circleci/config.yml\n" in init.stdout
-    assert "npm install " in init.stdout
+    assert "  ran npm install (wrote package-lock.json)\n" in init.stdout
+    assert (repo.root / "package-lock.json").is_file()
 
 
 def test_node_deploy_right_after_init_runs_the_babel_build(node_deploy, lambda_client):
     assert node_deploy.returncode == 0, node_deploy.stdout + node_deploy.stderr
     assert "build: npm run build" in node_deploy.stdout
     assert versions_and_aliases(lambda_client, "init-node") == (["1"], {"main": "1"})
-    answer = lambda_client.invoke(FunctionName="init-node", Qualifier="main", Payload=json.dumps(
-        {"rawPath": "/42", "requestContext": {"http": {"method": "GET"}}}))
-    assert json.loads(json.loads(answer["Payload"].read())["body"]) == {
-        "version": "1", "numeric": True}
 
 
-def test_node_package_holds_dist_and_production_modules_only(node_deploy, node_repo):
+def test_node_make_deploy_ships_the_code_and_its_dependency(node_dependency_deploy,
+                                                            lambda_client):
+    assert node_dependency_deploy.returncode == 0, (node_dependency_deploy.stdout
+                                                    + node_dependency_deploy.stderr)
+    assert versions_and_aliases(lambda_client, "init-node") == (["1", "2"], {"main": "2"})
+    assert invoke_health(lambda_client, "/42") == {"version": "2", "numeric": True}
+
+
+def test_node_package_holds_dist_and_production_modules_only(node_dependency_deploy,
+                                                              node_repo):
     repo, _ = node_repo
     with zipfile.ZipFile(repo.root / "build/lambda.zip") as zf:
         tops = {name.split("/", 1)[0] for name in zf.namelist()}
@@ -285,8 +304,8 @@ def test_editing_non_function_files_does_not_rebuild(node_make_deploy, lambda_cl
     assert node_make_deploy.returncode == 0, node_make_deploy.stdout + node_make_deploy.stderr
     assert "build: cache hit" in node_make_deploy.stdout
     assert "npm ci" not in node_make_deploy.stdout
-    assert "main already at version 1: nothing to deploy" in node_make_deploy.stdout
-    assert versions_and_aliases(lambda_client, "init-node") == (["1"], {"main": "1"})
+    assert "main already at version 2: nothing to deploy" in node_make_deploy.stdout
+    assert versions_and_aliases(lambda_client, "init-node") == (["1", "2"], {"main": "2"})
 
 
 # -- the installed package --------------------------------------------------------------

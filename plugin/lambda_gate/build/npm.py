@@ -84,6 +84,12 @@ def ci(directory: Path, *, production: bool, architecture: str | None = None,
     _run(argv, directory, "npm ci", source)
 
 
+def install(directory: Path) -> None:
+    """``npm install`` in ``directory``: resolves package.json's dependencies and
+    writes package-lock.json, for a new project (the build itself only runs ``npm ci``)."""
+    _run([npm_binary(), "install", *_QUIET], directory, "npm install")
+
+
 def run_build(command: str, directory: Path, *, log: Callable[[str], None] = print,
               source: Path | None = None) -> None:
     """Run the function's build step (e.g. ``npm run build``) in ``directory``.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from invoke import task
 
+from ..build import npm
 from ..errors import Error
 from ..scaffold import CI_TEMPLATES, Options, Written, init, next_steps, options
 from ._common import exits
@@ -56,8 +57,9 @@ def add_init_arguments(sub: argparse.ArgumentParser) -> None:
                      help="the repository (default: the current directory)")
 
 
-def report(root: Path, opts: Options, written: Written, out=None) -> None:
-    """Say what was written and what to run next."""
+def report(root: Path, opts: Options, written: Written, out=None, *,
+           installed: str | None = None) -> None:
+    """Say what was written (and installed) and what to run next."""
     out = out or sys.stdout
     print(f"lambda-gate init: {opts.function_name} ({opts.runtime}, handler "
           f"{opts.handler}, source {opts.source_dir}) in {root.resolve()}", file=out)
@@ -65,6 +67,8 @@ def report(root: Path, opts: Options, written: Written, out=None) -> None:
         print(f"  wrote {path}", file=out)
     if written.gitignore:
         print(f"  added {', '.join(written.gitignore)} to .gitignore", file=out)
+    if installed:
+        print(f"  {installed}", file=out)
     print("next:", file=out)
     for step in next_steps(root, opts, written):
         print(f"  {step}", file=out)
@@ -72,7 +76,25 @@ def report(root: Path, opts: Options, written: Written, out=None) -> None:
 
 def run_init(root: Path, **choices) -> None:
     opts = options(root, **choices)
-    report(root, opts, init(root, opts))
+    written = init(root, opts)
+    report(root, opts, written, installed=_install_starter(root, opts, written))
+
+
+def _install_starter(root: Path, opts: Options, written: Written) -> str | None:
+    """``npm install`` for a Node.js starter, so a deploy works right after init: it
+    writes package-lock.json (the build's ``npm ci`` needs one) and installs babel.
+
+    A failure (no npm, no registry) is said, not raised: the files are written, and
+    the next steps then begin with ``npm install``.
+    """
+    source = root / opts.source_dir
+    if not (written.starter and opts.node) or (source / "package-lock.json").exists():
+        return None
+    try:
+        npm.install(source)
+    except Error as exc:
+        return f"did not run npm install: {exc.message.splitlines()[0]}"
+    return "ran npm install (wrote package-lock.json)"
 
 
 @task(name="init", help={
