@@ -7,14 +7,15 @@ tests/conftest.py); every function gets a fresh name, so tests never share state
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 from packages import zip_of
 
-from lambda_gate.local_aws.server import LocalAws
+from lambda_gate.local_aws.environments import EnvironmentSettings
+from lambda_gate.local_aws.server import LocalAws, serve_in_thread
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,26 @@ def make_function(lambda_client, role_arn: str) -> MakeFunction:
         return name
 
     return make
+
+
+@pytest.fixture
+def other_local_aws(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws
+                    ) -> Iterator[Callable[..., tuple[LocalAws, object]]]:
+    """Another server with its own environment settings, and a Lambda client for it.
+
+    moto's state is per process, so it serves the same functions as ``local_aws``;
+    only how it runs them differs.
+    """
+    started: list[LocalAws] = []
+
+    def start(**settings: object) -> tuple[LocalAws, object]:
+        server = serve_in_thread(cache_dir=tmp_path_factory.mktemp("other-cache"),
+                                 settings=EnvironmentSettings(**settings))  # type: ignore[arg-type]
+        started.append(server)
+        client = boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1",
+                              config=Config(retries={"total_max_attempts": 1}))
+        return server, client
+
+    yield start
+    for server in started:
+        server.stop()

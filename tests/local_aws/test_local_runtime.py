@@ -1,4 +1,4 @@
-"""Invoke really runs the published code, locally, in a fresh process each time."""
+"""Invoke really runs the published code, locally, with Lambda's context and errors."""
 
 from __future__ import annotations
 
@@ -109,13 +109,6 @@ def test_reserved_variables_cannot_be_overridden_by_the_function(
     assert env == {"AWS_REGION": "us-east-1"}
 
 
-def test_each_invocation_runs_in_a_fresh_process(lambda_client,
-                                                 make_function: MakeFunction) -> None:
-    name = make_function({"app.py": "COUNT = 0\ndef handler(e, c):\n"
-                                    "    global COUNT\n    COUNT += 1\n    return COUNT\n"})
-    assert [call(lambda_client, name)[1] for _ in range(2)] == [1, 1]
-
-
 def test_a_package_is_unpacked_once_per_code_sha(lambda_client, local_aws: LocalAws,
                                                  make_function: MakeFunction) -> None:
     name = make_function({"app.py": "import os\ndef handler(e, c):\n"
@@ -136,13 +129,24 @@ def test_prints_go_to_the_log_not_the_payload(lambda_client,
     assert "just logging" in base64.b64decode(response["LogResult"]).decode()
 
 
-def test_a_module_raising_on_import_is_an_import_module_error(
+def test_a_module_raising_on_import_fails_the_init_with_its_own_error(
         lambda_client, make_function: MakeFunction) -> None:
     name = make_function({"app.py": "raise RuntimeError('no config')\n"})
     response, payload = call(lambda_client, name)
     assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "RuntimeError"
+    assert payload["errorMessage"] == "no config"
+    assert any("raise RuntimeError('no config')" in line for line in payload["stackTrace"])
+
+
+def test_a_failed_import_is_an_import_module_error(lambda_client,
+                                                   make_function: MakeFunction) -> None:
+    name = make_function({"app.py": "import not_packaged\n"})
+    response, payload = call(lambda_client, name)
+    assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "Runtime.ImportModuleError"
-    assert payload["errorMessage"] == "Unable to import module 'app': no config"
+    assert payload["errorMessage"] == (
+        "Unable to import module 'app': No module named 'not_packaged'")
 
 
 def test_a_missing_handler_function_is_handler_not_found(

@@ -7,12 +7,14 @@ becomes one line on stderr and an exit code (2 when the port is taken).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 from pathlib import Path
 
 from ..errors import Error
+from .environments import settings_from_json
 from .server import LOOPBACK, serve_forever
 
 
@@ -24,12 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path(".lambda-gate/code-cache"),
                         help="where unpacked function code is kept")
     parser.add_argument("--instance-id", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--settings", default=None, metavar="JSON",
+                        help="execution environment settings: interpreters, fresh, "
+                             "max_environments, idle_seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Stop cleanly (closing the socket) on the daemon's SIGTERM.
     signal.signal(signal.SIGTERM, _stop)
     try:
-        serve_forever(args.host, args.port, args.cache_dir, args.instance_id)
+        settings = settings_from_json(json.loads(args.settings)) if args.settings else None
+    except (ValueError, TypeError) as exc:
+        print(f"lambda-gate local AWS: bad --settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        serve_forever(args.host, args.port, args.cache_dir, args.instance_id, settings)
     except Error as exc:
         print(f"lambda-gate local AWS: {exc}", file=sys.stderr)
         return exc.exit_code

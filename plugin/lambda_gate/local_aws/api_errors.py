@@ -16,18 +16,24 @@ from ..errors import Error
 class ApiFault(Error):
     """An AWS API error the local AWS answers with; never escapes the WSGI app."""
 
-    def __init__(self, status: int, error_type: str, message: str) -> None:
+    def __init__(self, status: int, error_type: str, message: str,
+                 extra: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
+        self.extra = extra or {}
 
     def response(self) -> Response:
-        return error_response(self.status, self.error_type, self.message)
+        return error_response(self.status, self.error_type, self.message, self.extra)
 
 
-def error_response(status: int, error_type: str, message: str) -> Response:
-    """Build the HTTP answer Lambda gives for an API error (as opposed to a function error)."""
-    body = json.dumps({"Type": "User", "message": message})
+def error_response(status: int, error_type: str, message: str,
+                   extra: dict[str, str] | None = None) -> Response:
+    """Build the HTTP answer Lambda gives for an API error (as opposed to a function error).
+
+    ``extra`` fields join the body, such as a throttle's ``Reason``.
+    """
+    body = json.dumps({"Type": "User", "message": message, **(extra or {})})
     return Response(body, status=status, content_type="application/json",
                     headers={"x-amzn-ErrorType": error_type})
 

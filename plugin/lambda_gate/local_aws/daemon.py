@@ -15,13 +15,15 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import LocalAwsError
-from .middleware import INSTANCE_PATH
+from .environments import EnvironmentSettings
+from .middleware import INSTANCE_PATH, RUNTIMES_PATH, SETTINGS_PATH
 from .server import port_in_use
 
 STATE_FILE = "local-aws.json"
@@ -136,15 +138,45 @@ def _log_tail(state_dir: Path, lines: int = 5) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def start(state_dir: Path, host: str, port: int) -> DaemonStatus:
+def configure(url: str, settings: EnvironmentSettings) -> None:
+    """Give a running server new execution environment settings (no restart)."""
+    request = urllib.request.Request(url + SETTINGS_PATH, method="PUT",
+                                     data=json.dumps(asdict(settings)).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=5.0):
+            pass
+    except (OSError, urllib.error.URLError) as exc:
+        raise LocalAwsError(f"could not configure the local AWS at {url}: {exc}") from None
+
+
+def runtime_problem(url: str, runtime: str) -> str | None:
+    """Why the server at ``url`` cannot run ``runtime`` (None when it can).
+
+    The deploy asks before its smoke run, so a missing interpreter is reported as
+    such rather than as failing smoke tests.
+    """
+    try:
+        with urllib.request.urlopen(url + RUNTIMES_PATH + urllib.parse.quote(runtime),
+                                    timeout=30.0) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None  # an older or foreign server: the invocation will tell
+    return answer.get("problem")
+
+
+def start(state_dir: Path, host: str, port: int,
+          settings: EnvironmentSettings | None = None) -> DaemonStatus:
     """Start the server in the background unless it already runs; wait until it answers.
 
     A server already recorded in ``state_dir`` that still answers is returned as is
-    (compare its ``url`` if host or port may have changed since it was started).
+    (compare its ``url`` if host or port may have changed since it was started), after
+    being given ``settings`` when they are passed.
     """
     state_dir = Path(state_dir)
     running = status(state_dir)
     if running is not None:
+        if settings is not None:
+            configure(running.url, settings)
         return running
     if not _port_free(host, port):
         raise _held(host, port)
@@ -154,6 +186,8 @@ def start(state_dir: Path, host: str, port: int) -> DaemonStatus:
     argv = [sys.executable, "-m", "lambda_gate.local_aws", "--host", host, "--port",
             str(port), "--cache-dir", str(state_dir / "code-cache"),
             "--instance-id", instance_id]
+    if settings is not None:
+        argv += ["--settings", json.dumps(asdict(settings))]
     with open(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,

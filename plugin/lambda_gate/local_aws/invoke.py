@@ -2,13 +2,14 @@
 
 The qualifier picks what runs: a version number, an alias (honouring its weighted
 RoutingConfig) or ``$LATEST`` (the default). The version's configuration and code come
-from moto's backend in-process. Every invocation runs in a fresh process; an execution
-environment is never reused.
+from moto's backend in-process; the code runs in an execution environment of
+:mod:`.environments`, a warm one when there is one.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
@@ -24,9 +25,17 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from . import runtimes
 from .api_errors import ApiFault
 from .code_cache import unpacked
+from .environments import Blueprint, Environments, Outcome
+from .provided_packages import python_runtime_dir
+from .runtimes import (
+    PYTHON_BOOTSTRAP,
+    Interpreter,
+    RuntimeUnavailable,
+    find_interpreter,
+    unsupported,
+)
 
 log = logging.getLogger("lambda_gate.local_aws.invoke")
 
@@ -107,21 +116,20 @@ def resolve(backend: Any, name_or_arn: str, qualifier: str | None) -> Target:
     return Target(versions[version], version, invoked)
 
 
-def _log_stream(version: str) -> str:
-    return f"{datetime.now(timezone.utc):%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
-
-
-def environment(fn: Any, version: str, region: str, log_stream: str, task_root: Path,
-                endpoint_url: str | None) -> dict[str, str]:
+def environment(fn: Any, version: str, region: str, task_root: Path,
+                endpoint_url: str | None, interpreter: Interpreter,
+                runtime_dir: Path | None) -> dict[str, str]:
     """The process environment Lambda gives a function: its variables plus reserved ones.
 
     The function's own variables may override the unreserved defaults (PATH, LANG, TZ)
     but never the reserved ones, as on Lambda. Credentials are dummies and
     AWS_ENDPOINT_URL points back here, so SDK calls from the function stay local.
+    Nothing of the host's environment reaches the function but PATH: no PYTHONPATH,
+    NODE_PATH or HOME that would let it find the host's packages.
     """
-    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-           "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONPATH": str(task_root),
-           "NODE_PATH": str(task_root)}
+    bin_dir = str(Path(interpreter.executable).parent)
+    env = {"PATH": os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+           "LANG": "en_US.UTF-8", "TZ": ":UTC"}
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
@@ -135,14 +143,41 @@ def environment(fn: Any, version: str, region: str, log_stream: str, task_root: 
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "LAMBDA_TASK_ROOT": str(task_root),
-        "LAMBDA_RUNTIME_DIR": str(runtimes.PYTHON_BOOTSTRAP.parent),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir or PYTHON_BOOTSTRAP.parent),
     })
     return env
+
+
+def blueprint(fn: Any, version: str, *, region: str, cache_dir: Path,
+              endpoint_url: str | None, interpreters: dict[str, str]) -> Blueprint:
+    """What an environment of this version is made of; raises for an unusable runtime."""
+    if getattr(fn, "package_type", "Zip") != "Zip":
+        raise unsupported(fn.run_time or "(image)", "container images do not run locally")
+    interpreter = find_interpreter(fn.run_time, interpreters)
+    task_root = unpacked(fn.code_bytes, fn.code_sha_256, cache_dir)
+    runtime_dir = (python_runtime_dir(cache_dir) if interpreter.language == "python"
+                   else None)
+    env = environment(fn, version, region, task_root, endpoint_url, interpreter, runtime_dir)
+    init = {
+        "handler": fn.handler or "",
+        "task_root": str(task_root),
+        "runtime_path": [str(runtime_dir)] if runtime_dir else [],
+        "function_name": fn.function_name,
+        "function_version": version,
+        "memory_limit_in_mb": fn.memory_size,
+        "log_group_name": f"/aws/lambda/{fn.function_name}",
+    }
+    arn = fn.function_arn.split(":function:")[0] + f":function:{fn.function_name}"
+    fingerprint = hashlib.sha256(json.dumps(
+        [fn.code_sha_256, fn.run_time, fn.handler, sorted(env.items()), fn.timeout,
+         fn.memory_size, fn.role, interpreter.executable], default=str).encode()).hexdigest()
+    reserved = getattr(fn, "reserved_concurrency", None)
+    return Blueprint(arn, version, interpreter, task_root, env, init, fingerprint,
+                     int(reserved) if reserved is not None else None)
 
 
 def _function_error(payload: dict, log_text: str, version: str, tail: bool) -> Response:
@@ -177,60 +212,84 @@ def check_payload(body: bytes) -> bytes:
     return body
 
 
+def _broken_runtime(problem: RuntimeUnavailable, request_id: str) -> Outcome:
+    """Lambda's answer when a runtime cannot start: a function error, logged too."""
+    error = {"errorType": "Runtime.InvalidEntrypoint",
+             "errorMessage": f"RequestId: {request_id} Error: {problem.message}"}
+    return Outcome("init_error", None, error, f"[ERROR] {problem.message}\n", 0.0)
+
+
+def _report(request_id: str, outcome: Outcome, memory_size: int) -> str:
+    fields = [f"Duration: {outcome.duration_ms:.2f} ms",
+              f"Billed Duration: {max(1, math.ceil(outcome.duration_ms))} ms",
+              f"Memory Size: {memory_size} MB"]
+    if outcome.max_memory_mb is not None:
+        fields.append(f"Max Memory Used: {outcome.max_memory_mb} MB")
+    if outcome.init_ms is not None:
+        fields.append(f"Init Duration: {outcome.init_ms:.2f} ms")
+    return f"REPORT RequestId: {request_id}\t" + "\t".join(fields) + "\t\n"
+
+
+def _ended(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
 def execute(target: Target, event: bytes, *, region: str, cache_dir: Path,
-            log_tail: bool, endpoint_url: str | None) -> Response:
+            log_tail: bool, endpoint_url: str | None, environments: Environments,
+            fresh: bool = False) -> Response:
     """Run ``target`` once with ``event`` and answer as Lambda's synchronous Invoke does."""
     fn = target.function
-    if getattr(fn, "package_type", "Zip") != "Zip":
-        raise runtimes.unsupported(fn.run_time or "(image)", "container images do not run "
-                                   "locally")
-    command = runtimes.command_for(fn.run_time)
-    task_root = unpacked(fn.code_bytes, fn.code_sha_256, cache_dir)
+    version = target.executed_version
     request_id = str(uuid.uuid4())
-    stream = _log_stream(target.executed_version)
     timeout_s = float(fn.timeout or 3)
-    spec = {
-        "handler": fn.handler or "",
-        "request_id": request_id,
-        "function_name": fn.function_name,
-        "function_version": target.executed_version,
-        "invoked_function_arn": target.invoked_arn,
-        "memory_limit_in_mb": fn.memory_size,
-        "log_group_name": f"/aws/lambda/{fn.function_name}",
-        "log_stream_name": stream,
-        "deadline_ms": (datetime.now(timezone.utc).timestamp() + timeout_s) * 1000,
-    }
-    env = environment(fn, target.executed_version, region, stream, task_root, endpoint_url)
-    result = runtimes.run(command, task_root=task_root, spec=spec, event=event, env=env,
-                          timeout_s=timeout_s)
-    lines = [f"START RequestId: {request_id} Version: {target.executed_version}\n",
-             result.output if not result.output or result.output.endswith("\n")
-             else result.output + "\n"]
-    if result.outcome == "timeout":
+    try:
+        plan = blueprint(fn, version, region=region, cache_dir=cache_dir,
+                         endpoint_url=endpoint_url,
+                         interpreters=environments.settings.interpreters)
+    except RuntimeUnavailable as problem:
+        outcome = _broken_runtime(problem, request_id)
+    else:
+        message = json.dumps({"invoke": {
+            "request_id": request_id,
+            "invoked_function_arn": target.invoked_arn,
+            "deadline_ms": (datetime.now(timezone.utc).timestamp() + timeout_s) * 1000,
+            "event": event.decode("utf-8"),
+        }})
+        outcome = environments.run(plan, message, timeout_s, fresh=fresh)
+    lines = []
+    if outcome.kind == "init_error":
+        # The init ran before START; its output (the error, logged) comes first.
+        lines.append(_ended(outcome.output))
+        if outcome.init_ms is not None:
+            error_type = (outcome.error or {}).get("errorType", "Runtime.Unknown")
+            lines.append(f"INIT_REPORT Init Duration: {outcome.init_ms:.2f} ms\t"
+                         f"Phase: init\tStatus: error\tError Type: {error_type}\n")
+        lines.append(f"START RequestId: {request_id} Version: {version}\n")
+    else:
+        lines.append(f"START RequestId: {request_id} Version: {version}\n")
+        lines.append(_ended(outcome.output))
+    if outcome.kind == "timeout":
         lines.append(f"{datetime.now(timezone.utc).isoformat()} {request_id} Task timed out "
                      f"after {timeout_s:.2f} seconds\n")
     lines.append(f"END RequestId: {request_id}\n")
-    lines.append(f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
-                 f"Billed Duration: {math.ceil(result.duration_ms)} ms\t"
-                 f"Memory Size: {fn.memory_size} MB\n")
+    lines.append(_report(request_id, outcome, fn.memory_size))
     log_text = "".join(lines)
-    log.info("%s %s\n%s", fn.function_name, target.executed_version, log_text.rstrip())
-    version = target.executed_version
-    if result.outcome == "timeout":
+    log.info("%s %s\n%s", fn.function_name, version, log_text.rstrip())
+    if outcome.kind == "timeout":
         return _function_error({
             "errorType": "Sandbox.Timedout",
             "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
                             f"{timeout_s:.2f} seconds",
         }, log_text, version, log_tail)
-    if result.outcome == "exit":
+    if outcome.kind == "exit":
         return _function_error({
             "errorType": "Runtime.ExitError",
             "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
-                            f"exit status {result.exit_code}",
+                            f"exit status {outcome.exit_code}",
         }, log_text, version, log_tail)
-    if result.outcome == "error":
-        return _function_error(result.error or {}, log_text, version, log_tail)
-    payload = (result.payload or "null").encode("utf-8")
+    if outcome.kind in ("error", "init_error"):
+        return _function_error(outcome.error or {}, log_text, version, log_tail)
+    payload = (outcome.payload or "null").encode("utf-8")
     if len(payload) > MAX_RESPONSE_BYTES:
         return _function_error({
             "errorMessage": "Response payload size exceeded maximum allowed payload size "
@@ -242,7 +301,8 @@ def execute(target: Target, event: bytes, *, region: str, cache_dir: Path,
 
 def invoke(backend: Any, name_or_arn: str, qualifier: str | None, body: bytes, *,
            invocation_type: str, region: str, cache_dir: Path, log_tail: bool,
-           endpoint_url: str | None) -> Response:
+           endpoint_url: str | None, environments: Environments,
+           fresh: bool = False) -> Response:
     """Serve one Invoke request: RequestResponse, Event (202, runs in a thread) or DryRun."""
     event = check_payload(body)
     target = resolve(backend, name_or_arn, qualifier)
@@ -253,7 +313,7 @@ def invoke(backend: Any, name_or_arn: str, qualifier: str | None, body: bytes, *
         def run_detached() -> None:
             try:
                 execute(target, event, region=region, cache_dir=cache_dir, log_tail=False,
-                        endpoint_url=endpoint_url)
+                        endpoint_url=endpoint_url, environments=environments, fresh=fresh)
             except ApiFault as fault:
                 log.warning("event invocation of %s failed: %s", target.invoked_arn, fault)
         threading.Thread(target=run_detached, daemon=True).start()
@@ -263,4 +323,4 @@ def invoke(backend: Any, name_or_arn: str, qualifier: str | None, body: bytes, *
                        f"Unsupported invocation type {invocation_type!r}: use "
                        "RequestResponse, Event or DryRun.")
     return execute(target, event, region=region, cache_dir=cache_dir, log_tail=log_tail,
-                   endpoint_url=endpoint_url)
+                   endpoint_url=endpoint_url, environments=environments, fresh=fresh)

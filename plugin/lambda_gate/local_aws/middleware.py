@@ -16,7 +16,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,16 @@ from werkzeug.wrappers import Request, Response
 
 from . import fidelity
 from .api_errors import ApiFault, json_response
+from .environments import Environments, settings_from_json
 from .invoke import invoke
+from .runtimes import RuntimeUnavailable, find_interpreter
 
 INSTANCE_PATH = "/_lambda_gate/instance"
+SETTINGS_PATH = "/_lambda_gate/settings"
+ENVIRONMENTS_PATH = "/_lambda_gate/environments"
+RUNTIMES_PATH = "/_lambda_gate/runtimes/"
+#: A request header (ours, not AWS's) asking for a new execution environment.
+FRESH_HEADER = "X-Lambda-Gate-Fresh-Environment"
 DEFAULT_REGION = "us-east-1"
 
 _FN = r"^/2015-03-31/functions/(?P<fn>[^/]+)"
@@ -102,19 +109,22 @@ def _account(environ: dict, access_key: str | None) -> str:
 class LocalAwsMiddleware:
     """Wraps moto's WSGI app; see the module docstring for what it adds."""
 
-    def __init__(self, app: WsgiApp, cache_dir: Path, instance: Instance) -> None:
+    def __init__(self, app: WsgiApp, cache_dir: Path, instance: Instance,
+                 environments: Environments | None = None) -> None:
         self.app = app
         self.cache_dir = cache_dir
         self.instance = instance
+        self.environments = environments or Environments()
         self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """Stop every execution environment this server started."""
+        self.environments.close()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == INSTANCE_PATH:
-            response = json_response(200, {"instance_id": self.instance.instance_id,
-                                           "started_at": self.instance.started_at,
-                                           "code_cache": str(self.cache_dir)})
-            return response(environ, start_response)
+        if path.startswith("/_lambda_gate/"):
+            return self._own(path, environ)(environ, start_response)
         access_key, region, service = _scope(environ)
         is_lambda = service == "lambda" if service else path.startswith(_LAMBDA_PREFIXES)
         method = environ.get("REQUEST_METHOD", "GET")
@@ -142,6 +152,37 @@ class LocalAwsMiddleware:
             response = ApiFault(exc.code, exc.error_type, exc.message).response()
         return response(environ, start_response)
 
+    def _own(self, path: str, environ: dict) -> Response:
+        """lambda-gate's own endpoints: identity, settings, environments, runtimes."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == INSTANCE_PATH:
+            return json_response(200, {"instance_id": self.instance.instance_id,
+                                       "started_at": self.instance.started_at,
+                                       "code_cache": str(self.cache_dir)})
+        if path == SETTINGS_PATH and method == "PUT":
+            try:
+                raw = json.loads(Request(environ).get_data() or b"{}")
+                self.environments.configure(settings_from_json(raw))
+            except (ValueError, TypeError) as exc:
+                return json_response(400, {"message": f"bad settings: {exc}"})
+            return json_response(200, asdict(self.environments.settings))
+        if path == SETTINGS_PATH:
+            return json_response(200, asdict(self.environments.settings))
+        if path == ENVIRONMENTS_PATH and method == "DELETE":
+            self.environments.discard_all()
+            return Response(b"", status=204)
+        if path.startswith(RUNTIMES_PATH):
+            runtime = path[len(RUNTIMES_PATH):]
+            try:
+                found = find_interpreter(runtime, self.environments.settings.interpreters)
+            except RuntimeUnavailable as problem:
+                return json_response(200, {"runtime": runtime, "problem": problem.message})
+            except ApiFault as fault:
+                return json_response(200, {"runtime": runtime, "problem": fault.message})
+            return json_response(200, {"runtime": runtime, "executable": found.executable,
+                                       "version": found.version})
+        return json_response(404, {"message": f"no such endpoint: {method} {path}"})
+
     def _moto(self, call: Call) -> Response:
         environ = dict(call.environ)
         environ["wsgi.input"] = io.BytesIO(call.body)
@@ -155,7 +196,8 @@ class LocalAwsMiddleware:
                       invocation_type=headers.get("X-Amz-Invocation-Type", "RequestResponse"),
                       region=call.region, cache_dir=self.cache_dir,
                       log_tail=headers.get("X-Amz-Log-Type") == "Tail",
-                      endpoint_url=endpoint)
+                      endpoint_url=endpoint, environments=self.environments,
+                      fresh=headers.get(FRESH_HEADER, "").lower() in ("1", "true", "yes"))
 
     def account_settings(self, call: Call) -> Response:
         return json_response(200, fidelity.account_settings(call.backend()._lambdas._functions))

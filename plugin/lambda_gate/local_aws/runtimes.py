@@ -1,65 +1,83 @@
-"""Local runners for Lambda runtimes: one subprocess per invocation.
+"""Which local executable runs each Lambda runtime: the exact version, or none at all.
 
-``python3.x`` runtimes run with ``python3.x`` from PATH when that interpreter works,
-else with the Python running the local AWS; ``nodejs*`` runtimes run with ``node``.
-The handler's outcome comes back through a result file written by the bootstrap, never
-through stdout, so whatever the function prints ends up in the log only.
+A ``python3.12`` function runs under a Python 3.12 and a ``nodejs20.x`` function under a
+Node.js 20, never under whatever happens to be at hand: a package built with cp312
+wheels fails in obscure ways under 3.11, and a smoke run that passes under the wrong
+interpreter proves nothing about Lambda. Candidates come from the
+``local_aws.interpreters`` setting (runtime -> executable; when given, the only
+candidate), then PATH, then the usual version managers' install directories (pyenv,
+asdf, uv; nvm, volta, fnm, n). Each candidate is checked by running it and asking its
+version, because a version manager's shim is on PATH even for a version that is not
+installed.
+
+:func:`find_interpreter` answers an :class:`Interpreter` or raises
+:class:`RuntimeUnavailable` with the message a user needs (which runtime, what was
+tried, how to provide one). The pipeline can call it before a smoke run to say so early.
 """
 
 from __future__ import annotations
 
-import json
+import glob
 import os
+import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
+from ..errors import Error
 from .api_errors import ApiFault
 
 _HERE = Path(__file__).resolve().parent
 PYTHON_BOOTSTRAP = _HERE / "bootstrap_python.py"
 NODE_BOOTSTRAP = _HERE / "bootstrap_node.js"
+SETTING = "lambda_gate.local_aws.interpreters"
+CHECK_TIMEOUT_S = 10.0
+
+_PYTHON_RUNTIME = re.compile(r"^python(?P<version>3\.\d+)$")
+_NODE_RUNTIME = re.compile(r"^nodejs(?P<version>\d+)\.x$")
+
+
+class RuntimeUnavailable(Error):
+    """No working interpreter of the exact version a runtime needs is available here."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """What one invocation produced.
+class Interpreter:
+    """The executable that runs ``runtime``, and the version it reported when checked."""
 
-    ``outcome`` is ``"payload"``, ``"error"`` (the runtime reported an error),
-    ``"timeout"`` (killed at the deadline) or ``"exit"`` (died without a result).
-    """
+    runtime: str
+    language: str  # "python" or "node"
+    executable: str
+    version: str
 
-    outcome: str
-    payload: str | None
-    error: dict | None
-    output: str
-    duration_ms: float
-    exit_code: int | None = None
+    def command(self) -> list[str]:
+        """The argv that starts this runtime's bootstrap (its pipe descriptors follow).
+
+        Python runs isolated (``-I``: no PYTHON* variables, no user site, no script
+        directory on sys.path) and without ``site`` (``-S``: no site-packages at all);
+        the bootstrap sets sys.path itself.
+        """
+        if self.language == "python":
+            return [self.executable, "-I", "-S", str(PYTHON_BOOTSTRAP)]
+        return [self.executable, str(NODE_BOOTSTRAP)]
 
 
-@cache
-def _working_python(name: str) -> str | None:
-    """The absolute path of interpreter ``name`` if it is on PATH and actually runs.
+@dataclass(frozen=True)
+class _Wanted:
+    runtime: str
+    language: str
+    version: str  # "3.12" or "20"
 
-    pyenv-style shims exist for versions that are not installed, so being on PATH is
-    not enough; asking the interpreter for its own path also skips the shim next time.
-    """
-    if shutil.which(name) is None:
-        return None
-    try:
-        out = subprocess.run([name, "-c", "import sys; print(sys.executable)"],
-                             capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
+    @property
+    def label(self) -> str:
+        return f"Python {self.version}" if self.language == "python" else \
+            f"Node.js {self.version}"
 
 
 def unsupported(runtime: str, why: str) -> ApiFault:
@@ -69,62 +87,160 @@ def unsupported(runtime: str, why: str) -> ApiFault:
                     "real AWS account.")
 
 
-def command_for(runtime: str | None) -> list[str]:
-    """The argv prefix that runs a bootstrap for ``runtime``; the invocation file follows."""
+def wanted(runtime: str | None) -> _Wanted:
+    """The language and version a runtime name asks for; an API error for others."""
     runtime = runtime or ""
-    if runtime.startswith("python3."):
-        python = _working_python(runtime) or sys.executable
-        return [python, "-s", "-S", str(PYTHON_BOOTSTRAP)]
-    if runtime.startswith("nodejs"):
-        node = shutil.which("node")
-        if node is None:
-            raise unsupported(runtime, "`node` is not on the PATH of the local AWS")
-        return [node, str(NODE_BOOTSTRAP)]
-    raise unsupported(runtime or "(none)", "only python3.x and nodejs runtimes run locally")
+    if match := _PYTHON_RUNTIME.match(runtime):
+        return _Wanted(runtime, "python", match["version"])
+    if match := _NODE_RUNTIME.match(runtime):
+        return _Wanted(runtime, "node", match["version"])
+    raise unsupported(runtime or "(none)", "only python3.x and nodejsNN.x runtimes run locally")
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+def parse_interpreters(value: object) -> dict[str, str]:
+    """The ``interpreters`` setting as {runtime: executable}.
 
-
-def run(command: list[str], *, task_root: Path, spec: dict, event: bytes,
-        env: dict[str, str], timeout_s: float) -> RunResult:
-    """Run the bootstrap once with ``spec`` (handler and context fields) and ``event``.
-
-    The process gets its own session so a timeout kills it and anything it started.
+    It is a mapping in invoke.yaml, or ``runtime=path,runtime=path`` from an
+    environment variable.
     """
-    with tempfile.TemporaryDirectory(prefix="lambda-gate-invoke-") as work:
-        work_dir = Path(work)
-        event_path = work_dir / "event.json"
-        event_path.write_bytes(event)
-        result_path = work_dir / "result.json"
-        spec = {**spec, "task_root": str(task_root), "event_path": str(event_path),
-                "result_path": str(result_path)}
-        invocation_path = work_dir / "invocation.json"
-        invocation_path.write_text(json.dumps(spec), encoding="utf-8")
-        log_path = work_dir / "output.log"
-        started = time.monotonic()
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([*command, str(invocation_path)], cwd=task_root, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                proc.wait(timeout=timeout_s)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                timed_out = True
-        duration_ms = (time.monotonic() - started) * 1000
-        output = log_path.read_bytes().decode("utf-8", errors="replace")
-        if timed_out:
-            return RunResult("timeout", None, None, output, duration_ms)
-        if not result_path.exists():
-            return RunResult("exit", None, None, output, duration_ms, proc.returncode)
-        outcome = json.loads(result_path.read_text(encoding="utf-8"))
-    if "error" in outcome:
-        return RunResult("error", None, outcome["error"], output, duration_ms)
-    return RunResult("payload", outcome["payload"], None, output, duration_ms)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items() if v}
+    if isinstance(value, str):
+        pairs = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            runtime, sep, executable = item.partition("=")
+            if not sep or not runtime.strip() or not executable.strip():
+                raise Error(f"{SETTING}: {item!r} is not runtime=executable "
+                            "(for example python3.12=/usr/bin/python3.12).", exit_code=2)
+            pairs[runtime.strip()] = executable.strip()
+        return pairs
+    raise Error(f"{SETTING} must map runtimes to executables, got {value!r}.", exit_code=2)
+
+
+def _version_key(path: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", Path(path).parent.parent.name)] or [0]
+
+
+def _newest_first(pattern: str) -> list[str]:
+    return sorted(glob.glob(os.path.expanduser(pattern)), key=_version_key, reverse=True)
+
+
+def _candidates(want: _Wanted) -> Iterator[tuple[str, str]]:
+    """(where it came from, executable) in the order they are tried."""
+    if want.language == "python":
+        name = f"python{want.version}"
+        if found := shutil.which(name):
+            yield "PATH", found
+        pyenv = os.environ.get("PYENV_ROOT") or "~/.pyenv"
+        for found in _newest_first(f"{pyenv}/versions/{want.version}.*/bin/{name}"):
+            yield "pyenv", found
+        for found in _newest_first(f"~/.asdf/installs/python/{want.version}.*/bin/{name}"):
+            yield "asdf", found
+        for found in _newest_first(f"~/.local/share/uv/python/cpython-{want.version}.*/bin/"
+                                   f"{name}"):
+            yield "uv", found
+        for prefix in ("/usr/local/bin", "/usr/bin"):
+            if os.access(f"{prefix}/{name}", os.X_OK):
+                yield prefix, f"{prefix}/{name}"
+        yield "the Python running the local AWS", sys.executable
+        return
+    major = want.version
+    for name in (f"node{major}", "node"):
+        if found := shutil.which(name):
+            yield "PATH", found
+    nvm = os.environ.get("NVM_DIR") or "~/.nvm"
+    for found in _newest_first(f"{nvm}/versions/node/v{major}.*/bin/node"):
+        yield "nvm", found
+    for found in _newest_first(f"~/.volta/tools/image/node/{major}.*/bin/node"):
+        yield "volta", found
+    for found in _newest_first(f"~/.local/share/fnm/node-versions/v{major}.*/installation/"
+                               "bin/node"):
+        yield "fnm", found
+    for found in _newest_first(f"/usr/local/n/versions/node/{major}.*/bin/node"):
+        yield "n", found
+
+
+def _probe(language: str, executable: str) -> tuple[str | None, str]:
+    """("version path", "") when the executable runs, else (None, why not).
+
+    The path is the interpreter's own, so a shim (a shell script per start for pyenv)
+    is not in the way of every environment started later.
+    """
+    if language == "python":
+        argv = [executable, "-I", "-S", "-c",
+                "import sys; print('%d.%d.%d' % sys.version_info[:3], sys.executable)"]
+    else:
+        argv = [executable, "-e",
+                "process.stdout.write(process.versions.node + ' ' + process.execPath)"]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S,
+                             check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, str(exc)
+    if out.returncode != 0:
+        said = (out.stderr or out.stdout).strip().splitlines()
+        return None, f"exit status {out.returncode}" + (f": {said[-1]}" if said else "")
+    return out.stdout.strip(), ""
+
+
+def _matches(want: _Wanted, version: str) -> bool:
+    parts = version.split(".")
+    if want.language == "python":
+        return ".".join(parts[:2]) == want.version
+    return parts[0] == want.version
+
+
+_found: dict[tuple[str, str | None], Interpreter] = {}
+_found_lock = threading.Lock()
+
+
+def find_interpreter(runtime: str | None, configured: Mapping[str, str] | None = None
+                     ) -> Interpreter:
+    """The checked interpreter for ``runtime``; raises :class:`RuntimeUnavailable`.
+
+    A working answer is remembered for the process; a failure is not, so installing
+    an interpreter takes effect on the next invocation.
+    """
+    want = wanted(runtime)
+    chosen = (configured or {}).get(want.runtime)
+    key = (want.runtime, chosen)
+    with _found_lock:
+        if key in _found:
+            return _found[key]
+    tried: list[str] = []
+    candidates = [("the setting", chosen)] if chosen else list(_candidates(want))
+    for source, executable in candidates:
+        answer, why = _probe(want.language, executable)
+        if answer is None:
+            tried.append(f"{executable} ({source}): does not run, {why}")
+            continue
+        version, _, own_path = answer.partition(" ")
+        if not _matches(want, version):
+            tried.append(f"{executable} ({source}): is {version}")
+            continue
+        found = Interpreter(want.runtime, want.language, own_path or executable, version)
+        with _found_lock:
+            _found[key] = found
+        return found
+    raise RuntimeUnavailable(_missing_message(want, chosen, tried))
+
+
+def _missing_message(want: _Wanted, chosen: str | None, tried: list[str]) -> str:
+    if chosen:
+        head = (f"the {want.runtime} interpreter set in {SETTING} cannot run it: "
+                f"{'; '.join(tried)}.")
+    else:
+        head = (f"no {want.label} interpreter found for runtime {want.runtime}"
+                + (f" (tried {'; '.join(tried)})" if tried else "") + ".")
+    if want.language == "python":
+        how = (f"Install Python {want.version} (for example `pyenv install {want.version}`), "
+               f"put python{want.version} on PATH, or set {SETTING} to "
+               f"{{{want.runtime}: /path/to/python{want.version}}}")
+    else:
+        how = (f"Install Node.js {want.version} (for example `nvm install {want.version}`), "
+               f"put it on PATH as node or node{want.version}, or set {SETTING} to "
+               f"{{{want.runtime}: /path/to/node}}")
+    return (f"{head} {how}. The local AWS runs a function only under its runtime's "
+            "exact version, as Lambda does.")
