@@ -102,11 +102,13 @@ def test_the_functions_own_environment_variables_are_set(lambda_client,
     assert env == {"GREETING": "hello", "TZ": "Europe/Paris"}
 
 
-def test_reserved_variables_cannot_be_overridden_by_the_function(
-        lambda_client, make_function: MakeFunction) -> None:
-    name = make_function({"app.py": ENV_PY}, env={"AWS_REGION": "mars-1"})
-    _, env = call(lambda_client, name, {"names": ["AWS_REGION"]})
-    assert env == {"AWS_REGION": "us-east-1"}
+def test_reserved_variables_cannot_be_set_by_the_function(
+        make_function: MakeFunction) -> None:
+    with pytest.raises(ClientError) as raised:
+        make_function({"app.py": ENV_PY}, env={"AWS_REGION": "mars-1"})
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert raised.value.response["Error"]["Message"].endswith(
+        "Reserved keys used in this request: AWS_REGION")
 
 
 def test_a_package_is_unpacked_once_per_code_sha(lambda_client, local_aws: LocalAws,

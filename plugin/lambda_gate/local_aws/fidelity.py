@@ -7,6 +7,7 @@ the request and the stored state, kept apart from HTTP routing so each rule read
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,6 +20,16 @@ VERSION_PATTERN = r"(\$LATEST|[0-9]+)"
 _VERSION = re.compile(rf"^{VERSION_PATTERN}$")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 10000
+MAX_ENVIRONMENT_BYTES = 4096
+#: Variables Lambda sets itself and refuses in a function's configuration.
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
 
 
 def _validation(value: object, field: str, constraint: str) -> ApiFault:
@@ -56,17 +67,19 @@ def validate_routing(routing_config: dict | None, primary: str,
     if not weights:
         return
     for version, weight in weights.items():
+        # Lambda's messages show the map as Java prints it: {2=2.0}.
+        shown = f"{{{version}={float(weight)}}}" if isinstance(weight, (int, float)) else \
+            f"{{{version}={weight}}}"
         if not re.match(r"^[0-9]+$", str(version)):
-            raise _validation(f"{{{version}={weight}}}",
+            raise _validation(shown,
                               "routingConfig.additionalVersionWeights",
                               "Map keys must satisfy constraint: [Member must satisfy "
                               "regular expression pattern: [0-9]+]")
         if not isinstance(weight, (int, float)) or not 0.0 <= float(weight) <= 1.0:
-            raise _validation(f"{{{version}={weight}}}",
-                              "routingConfig.additionalVersionWeights",
+            raise _validation(shown, "routingConfig.additionalVersionWeights",
                               "Map value must satisfy constraint: [Member must have value "
                               "less than or equal to 1.0, Member must have value greater "
-                              "than or equal to 0.0]")
+                              "than or equal to 0.0, Member must not be null]")
     if len(weights) > 1:
         raise ApiFault(400, "InvalidParameterValueException",
                        "Number of items in AdditionalVersionWeights cannot be greater than 1")
@@ -88,11 +101,51 @@ def validate_routing(routing_config: dict | None, primary: str,
 
 
 def check_revision(current: str, given: str | None) -> None:
-    """A RevisionId, when given, must be the alias's current one (optimistic locking)."""
+    """A RevisionId, when given, must be the current one (optimistic locking)."""
     if given is not None and given != current:
         raise ApiFault(412, "PreconditionFailedException",
                        "The Revision Id provided does not match the latest Revision Id. "
-                       "Call the GetAlias API to retrieve the latest Revision Id")
+                       "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+
+def check_code_sha(latest: str, given: str | None) -> None:
+    """PublishVersion's CodeSha256, when given, must be $LATEST's."""
+    if given and given != latest:
+        raise ApiFault(400, "InvalidParameterValueException",
+                       f"CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST "
+                       f"({latest}). Please try again with the CodeSHA256 in $LATEST.")
+
+
+def validate_environment(params: dict[str, Any]) -> None:
+    """A function's variables: no reserved names, at most 4 KB as Lambda measures them."""
+    variables = (params.get("Environment") or {}).get("Variables")
+    if not isinstance(variables, dict):
+        return
+    reserved = [key for key in variables if key in RESERVED_VARIABLES]
+    if reserved:
+        raise ApiFault(400, "InvalidParameterValueException",
+                       "Lambda was unable to configure your environment variables because "
+                       "the environment variables you have provided contains reserved keys "
+                       "that are currently not supported for modification. Reserved keys "
+                       f"used in this request: {', '.join(reserved)}")
+    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+    if len(measured.encode("utf-8")) > MAX_ENVIRONMENT_BYTES:
+        raise ApiFault(400, "InvalidParameterValueException",
+                       "Lambda was unable to configure your environment variables because "
+                       "the environment variables you have provided exceeded the 4KB limit. "
+                       f"String measured: {measured}")
+
+
+def alias_not_found(function_arn: str, alias: str) -> ApiFault:
+    return ApiFault(404, "ResourceNotFoundException",
+                    f"Alias not found: {function_arn}:{alias}")
+
+
+def check_deletable_qualifier(qualifier: str) -> None:
+    """DeleteFunction deletes a version, never the version behind an alias."""
+    if qualifier != "$LATEST" and not re.fullmatch(r"[0-9]+", qualifier):
+        raise ApiFault(400, "InvalidParameterValueException",
+                       "Deletion of aliases is not currently supported.")
 
 
 def aliases_referencing(aliases: Iterable[Any], version: str) -> list[str]:

@@ -46,7 +46,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(_FN + r"/aliases/(?P<alias>[^/]+)/?$"), "alias_by_name"),
     ("DELETE", re.compile(_FN + r"/aliases/(?P<alias>[^/]+)/?$"), "alias_by_name"),
     ("GET", re.compile(_FN + r"/versions/?$"), "list_versions"),
+    ("POST", re.compile(_FN + r"/versions/?$"), "publish_version"),
     ("DELETE", re.compile(_FN + r"/?$"), "delete_function"),
+    ("GET", re.compile(_FN + r"/?$"), "get_function"),
+    ("GET", re.compile(_FN + r"/configuration/?$"), "get_configuration"),
+    ("PUT", re.compile(_FN + r"/configuration/?$"), "update_configuration"),
+    ("PUT", re.compile(_FN + r"/code/?$"), "update_code"),
+    ("POST", re.compile(r"^/2015-03-31/functions/?$"), "create_function"),
 ]
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/[^/]+/(?P<region>[^/]+)/(?P<service>[^/]+)/")
 _LAMBDA_PREFIXES = ("/2015-03-31/functions", "/2016-08-19/account-settings")
@@ -234,8 +240,7 @@ class LocalAwsMiddleware:
             fidelity.validate_function_version(params["FunctionVersion"])
         with self._lock:
             name, arn, versions = self._function(call)
-            backend = call.backend()
-            alias = backend.get_alias(call.params["alias"], name)
+            alias = self._alias(call, name, arn)
             fidelity.check_revision(alias.revision_id, params.get("RevisionId"))
             primary = str(params.get("FunctionVersion") or alias.function_version)
             routing = (params["RoutingConfig"] if "RoutingConfig" in params
@@ -247,22 +252,99 @@ class LocalAwsMiddleware:
             # moto keeps the RevisionId an alias was created with; Lambda issues a new
             # one on every update, which is what makes the guard above meaningful.
             alias.revision_id = str(uuid.uuid4())
-            return json_response(200, alias.to_json())
+            if not (alias.routing_config or {}).get("AdditionalVersionWeights"):
+                alias.routing_config = None  # Lambda drops an emptied RoutingConfig
+            return json_response(200, _alias_json(alias))
+
+    def _alias(self, call: Call, name: str, arn: str) -> Any:
+        alias = call.backend()._lambdas._get_function_aliases(name).get(call.params["alias"])
+        if alias is None:
+            raise fidelity.alias_not_found(arn, call.params["alias"])
+        return alias
 
     def alias_by_name(self, call: Call) -> Response:
         fidelity.validate_alias_name(call.params["alias"])
         with self._lock:
+            if call.request.method != "GET":
+                return self._moto(call)
+            name, arn, _ = self._function(call)
+            return json_response(200, _alias_json(self._alias(call, name, arn)))
+
+    def create_function(self, call: Call) -> Response:
+        fidelity.validate_environment(call.json())
+        return self._with_revision(call, self._moto(call), renew=False)
+
+    def update_configuration(self, call: Call) -> Response:
+        fidelity.validate_environment(call.json())
+        return self._updated(call)
+
+    def update_code(self, call: Call) -> Response:
+        return self._updated(call)
+
+    def _updated(self, call: Call) -> Response:
+        with self._lock:
+            fn = call.backend().get_function(call.params["fn"], None)
+            fidelity.check_revision(_revision(fn), call.json().get("RevisionId"))
+            return self._with_revision(call, self._moto(call), renew=True)
+
+    def publish_version(self, call: Call) -> Response:
+        params = call.json()
+        with self._lock:
+            latest = call.backend().get_function(call.params["fn"], None)
+            fidelity.check_revision(_revision(latest), params.get("RevisionId"))
+            fidelity.check_code_sha(latest.code_sha_256, params.get("CodeSha256"))
             return self._moto(call)
+
+    def get_function(self, call: Call) -> Response:
+        return self._qualified_answer(call, "Configuration")
+
+    def get_configuration(self, call: Call) -> Response:
+        return self._qualified_answer(call, None)
+
+    def _qualified_answer(self, call: Call, key: str | None) -> Response:
+        """moto's answer, with Lambda's RevisionId, and the alias ARN when an alias was
+        asked for (moto gives the version's ARN)."""
+        response = self._moto(call)
+        if response.status_code >= 300:
+            return response
+        answer = json.loads(response.get_data())
+        config = answer[key] if key else answer
+        name = config["FunctionName"]
+        qualifier = call.request.args.get("Qualifier")
+        fn_part = call.params["fn"].split(":function:")[-1]
+        if ":" in fn_part:
+            qualifier = fn_part.rsplit(":", 1)[-1]
+        fn = call.backend().get_function(name, config.get("Version"))
+        config["RevisionId"] = _revision(fn)
+        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+            config["FunctionArn"] = f"{config['FunctionArn'].split(':function:')[0]}" \
+                                    f":function:{name}:{qualifier}"
+        return json_response(200, answer)
+
+    def _with_revision(self, call: Call, response: Response, *, renew: bool) -> Response:
+        """moto's answer to a change of $LATEST, with the RevisionId it now has."""
+        if response.status_code >= 300:
+            return response
+        config = json.loads(response.get_data())
+        fn = call.backend().get_function(config["FunctionName"], None)
+        if renew:
+            fn.lambda_gate_revision = str(uuid.uuid4())
+        config["RevisionId"] = _revision(fn)
+        return json_response(response.status_code, config)
 
     def delete_function(self, call: Call) -> Response:
         qualifier = call.request.args.get("Qualifier")
         fn_part = call.params["fn"]
         if ":" in fn_part.split(":function:")[-1]:
             qualifier = fn_part.rsplit(":", 1)[-1]
+        if qualifier:
+            fidelity.check_deletable_qualifier(qualifier)
         with self._lock:
             if qualifier:
-                name, _, _ = self._function(call)
+                name, _, versions = self._function(call)
                 fidelity.check_version_deletable(call.backend().list_aliases(name), qualifier)
+                if qualifier not in versions:
+                    return Response(b"", status=204)  # Lambda: deleting no version is a no-op
             return self._moto(call)
 
     def list_aliases(self, call: Call) -> Response:
@@ -287,3 +369,18 @@ class LocalAwsMiddleware:
         if next_marker:
             answer["NextMarker"] = next_marker
         return json_response(200, answer)
+
+
+def _revision(fn: Any) -> str:
+    """The RevisionId Lambda gives a function version; moto keeps none."""
+    revision = getattr(fn, "lambda_gate_revision", None)
+    if revision is None:
+        revision = fn.lambda_gate_revision = str(uuid.uuid4())
+    return revision
+
+
+def _alias_json(alias: Any) -> dict[str, Any]:
+    answer = alias.to_json()
+    if not (answer.get("RoutingConfig") or {}).get("AdditionalVersionWeights"):
+        answer.pop("RoutingConfig", None)
+    return answer
