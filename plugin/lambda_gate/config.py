@@ -73,6 +73,13 @@ DEFAULTS: dict[str, Any] = {
         # A local AWS that is already running elsewhere (tests, a shared dev box): use
         # it instead of starting one.
         "url": None,
+        # runtime -> interpreter for functions, e.g. {python3.12: /opt/py312/bin/python3.12};
+        # unset runtimes are found on PATH and in pyenv, asdf, uv, nvm, volta, fnm, n.
+        "interpreters": {},
+        # Start a new execution environment for every invocation (no warm reuse).
+        "fresh_environments": False,
+        "max_environments": 16,
+        "idle_seconds": 300,
     },
     "state_dir": ".lambda-gate",
     "reports_dir": None,
@@ -186,6 +193,11 @@ class Settings:
     #: Every function of the service, sorted by key; the top-level function alone
     #: (key :data:`SINGLE_KEY`) when ``lambda_gate.functions`` is not set.
     functions: tuple[ServiceFunction, ...] = ()
+    #: How the local AWS runs functions: runtime -> interpreter, and its environments.
+    local_interpreters: tuple[tuple[str, str], ...] = ()
+    local_fresh_environments: bool = False
+    local_max_environments: int = 16
+    local_idle_seconds: float = 300.0
 
     @property
     def is_unit(self) -> bool:
@@ -258,6 +270,39 @@ def check_function(where: str, runtime: str, architecture: str) -> None:
         raise ConfigError(
             f"{where}.architecture {architecture!r} is not one of x86_64, arm64."
         )
+
+
+def parse_interpreters(value: Any) -> tuple[tuple[str, str], ...]:
+    """``local_aws.interpreters``: a mapping of runtime to executable in invoke.yaml, or
+    ``runtime=path,runtime=path`` from an environment variable."""
+    if value in (None, ""):
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), str(v)) for k, v in value.items() if v))
+    if isinstance(value, str):
+        pairs = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            runtime, sep, executable = item.partition("=")
+            if not sep or not runtime.strip() or not executable.strip():
+                raise ConfigError(
+                    f"lambda_gate.local_aws.interpreters: {item!r} is not runtime=executable "
+                    "(for example python3.12=/usr/bin/python3.12).")
+            pairs.append((runtime.strip(), executable.strip()))
+        return tuple(sorted(pairs))
+    raise ConfigError("lambda_gate.local_aws.interpreters must map runtimes to executables "
+                      f"(python3.12: /usr/bin/python3.12), got {value!r}.")
+
+
+def _number(section: Mapping[str, Any], key: str, default: float, kind: type) -> Any:
+    raw = section.get(key, default)
+    try:
+        value = kind(default if raw in (None, "") else raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"lambda_gate.local_aws.{key} must be a number, got {raw!r}.") \
+            from None
+    if value <= 0:
+        raise ConfigError(f"lambda_gate.local_aws.{key} must be above 0, got {raw!r}.")
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -397,6 +442,10 @@ def load(config: Any, *, root: Path | None = None,
         local_host=host,
         local_port=port,
         local_url=str(local_aws.get("url") or "").rstrip("/") or None,
+        local_interpreters=parse_interpreters(_plain(local_aws.get("interpreters"))),
+        local_fresh_environments=_as_bool(local_aws.get("fresh_environments")),
+        local_max_environments=_number(local_aws, "max_environments", 16, int),
+        local_idle_seconds=_number(local_aws, "idle_seconds", 300.0, float),
         state_dir=state_dir,
         reports_dir=path(reports) if reports else state_dir / "reports",
         functions=service.parse(raw.get("functions"), function=function, build=build,

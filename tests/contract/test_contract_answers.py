@@ -201,3 +201,13 @@ def test_invoking_a_missing_qualifier_names_the_qualified_arn(
     arn = function_arn(lambda_api, two_versions.name)
     assert error_of(raised) == (404, "ResourceNotFoundException",
                                 f"Function not found: {arn}:99")
+
+
+def test_a_function_with_no_reserved_concurrency_left_is_throttled(lambda_api,
+                                                                    deploy: Deploy) -> None:
+    fn = deploy(returning("v1"))
+    lambda_api.put_function_concurrency(FunctionName=fn.name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as raised:
+        lambda_api.invoke(FunctionName=fn.name, Qualifier="1")
+    assert error_of(raised) == (429, "TooManyRequestsException", "Rate Exceeded.")
+    assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lambda_gate.config import parse_interpreters
+from lambda_gate.errors import ConfigError
 from lambda_gate.local_aws import runtimes
 from lambda_gate.local_aws.daemon import runtime_problem
 from lambda_gate.local_aws.runtimes import RuntimeUnavailable, find_interpreter
@@ -84,12 +86,12 @@ def test_a_configured_interpreter_of_the_wrong_version_is_refused() -> None:
 
 
 def test_the_interpreters_setting_reads_a_mapping_or_pairs() -> None:
-    assert runtimes.parse_interpreters("python3.12=/opt/py312/bin/python3.12, "
-                                       "nodejs22.x=/opt/node22/bin/node") == {
+    assert dict(parse_interpreters("python3.12=/opt/py312/bin/python3.12, "
+                                   "nodejs22.x=/opt/node22/bin/node")) == {
         "python3.12": "/opt/py312/bin/python3.12", "nodejs22.x": "/opt/node22/bin/node"}
-    assert runtimes.parse_interpreters({"python3.12": "/x"}) == {"python3.12": "/x"}
-    with pytest.raises(Exception, match="is not runtime=executable"):
-        runtimes.parse_interpreters("python3.12")
+    assert dict(parse_interpreters({"python3.12": "/x"})) == {"python3.12": "/x"}
+    with pytest.raises(ConfigError, match="is not runtime=executable"):
+        parse_interpreters("python3.12")
 
 
 def test_without_its_interpreter_the_invoke_fails_as_lambda_does_for_a_broken_runtime(

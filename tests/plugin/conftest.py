@@ -122,11 +122,12 @@ def make_function(lambda_client, role_arn: str) -> MakeFunction:
     """Create a function whose version N runs ``sources[N-1]``; returns its name."""
 
     def make(*sources: str, timeout: int = 3, env: dict[str, str] | None = None,
-             prefix: str = "plugin") -> Function:
+             prefix: str = "plugin", extra_files: dict[str, str] | None = None) -> Function:
         name = f"{prefix}-{uuid.uuid4().hex[:10]}"
         lambda_client.create_function(
             FunctionName=name, Runtime="python3.11", Role=role_arn, Handler="app.handler",
-            Code={"ZipFile": zip_of({"app.py": sources[0]})}, Publish=True,
+            Code={"ZipFile": zip_of({"app.py": sources[0], **(extra_files or {})})},
+            Publish=True,
             Timeout=timeout, Environment={"Variables": env or {}},
         )
         for source in sources[1:]:

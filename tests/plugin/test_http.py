@@ -251,7 +251,37 @@ def test_a_502_in_a_failing_test_shows_the_function_log(pytester, run_pytest, ht
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*- lambda log tail -*",
-        "--- invocation 1 of 1: status 200, version 1, Unhandled error, * ms ---",
+        "--- invocation 1 of 1: status 200, version 1, Unhandled error (RuntimeError), * ms ---",
         "*http /boom*",
+        "[[]ERROR[]] RuntimeError: unhandled failure in /boom",
+        "Traceback (most recent call last):",
+        '*app.py", line *, in handler',
+        '*raise RuntimeError("unhandled failure in /boom")',
+    ])
+
+
+def test_an_import_error_behind_a_502_reaches_the_failing_tests_report(
+        pytester, run_pytest, make_function):
+    broken = make_function("import settings\n\ndef handler(event, context):\n    return {}\n",
+                           prefix="broken-import",
+                           extra_files={"settings.py": "import pydantic_core_missing\n"})
+    pytester.makepyfile("""
+        def test_health(lambda_http):
+            response = lambda_http.get("/health")
+            assert response.status_code == 200, response.problem
+    """)
+
+    result = run_pytest(f"--lambda-arn={broken.arn('1')}")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*AssertionError: the function failed (Unhandled: Runtime.ImportModuleError)*",
+        "*- lambda log tail -*",
+        "--- invocation 1 of 1: status 200, version 1, "
+        "Unhandled error (Runtime.ImportModuleError), * ms ---",
+        "[[]ERROR[]] Runtime.ImportModuleError: Unable to import module 'app': "
+        "No module named 'pydantic_core_missing'",
+        "Traceback (most recent call last):",
+        '*settings.py", line 1, in <module>',
     ])
 

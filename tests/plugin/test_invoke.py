@@ -145,3 +145,50 @@ def test_the_fixture_invokes_the_target_version(pytester, run_pytest, versioned)
     result = run_pytest(f"--lambda-arn={versioned.arn('1')}")
 
     result.assert_outcomes(passed=1)
+
+
+COUNTER = """
+COUNT = 0
+
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    return COUNT
+"""
+
+
+@pytest.fixture(scope="module")
+def counter(make_function):
+    return make_function(COUNTER, prefix="counter")
+
+
+def test_invocations_in_a_test_share_a_warm_environment(pytester, run_pytest, counter):
+    pytester.makepyfile("""
+        def test_warm(lambda_invoke):
+            first, second = lambda_invoke().payload, lambda_invoke().payload
+            assert second == first + 1
+    """)
+    run_pytest(f"--lambda-arn={counter.arn('1')}").assert_outcomes(passed=1)
+
+
+def test_the_fresh_environment_marker_gives_each_invocation_a_new_one(pytester, run_pytest,
+                                                                     counter):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.lambda_fresh_environment
+        def test_cold(lambda_invoke):
+            assert [lambda_invoke().payload for _ in range(2)] == [1, 1]
+            assert "Init Duration" in lambda_invoke().log_tail
+    """)
+    run_pytest(f"--lambda-arn={counter.arn('1')}", "--strict-markers").assert_outcomes(passed=1)
+
+
+def test_the_fresh_environments_option_applies_to_every_test(pytester, run_pytest, counter):
+    pytester.makepyfile("""
+        def test_cold(lambda_invoke):
+            assert [lambda_invoke().payload for _ in range(2)] == [1, 1]
+    """)
+    result = run_pytest(f"--lambda-arn={counter.arn('1')}", "--lambda-fresh-environments")
+    result.assert_outcomes(passed=1)

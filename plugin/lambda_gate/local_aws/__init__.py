@@ -4,10 +4,12 @@ moto answers every AWS API; our middleware (:mod:`.middleware`) sits in front of
 and serves what moto cannot or does too loosely for lambda-gate's purposes:
 
 * ``Invoke`` really runs the published code of the version the qualifier names (or the
-  version an alias routes to), in a fresh local ``python3.x`` or ``node`` process.
-  **An execution environment is never reused**: every invocation starts a new process,
-  so module-level state does not survive between invocations as it may on AWS.
-* Alias and version rules Lambda enforces and moto does not (:mod:`.fidelity`).
+  version an alias routes to), under its runtime's exact interpreter
+  (:mod:`.runtimes`), isolated from the host's packages (:mod:`.provided_packages`),
+  in an execution environment that is reused as Lambda reuses them
+  (:mod:`.environments`).
+* Alias and version rules Lambda enforces and moto does not, and Lambda's messages
+  where moto's differ (:mod:`.fidelity`).
 * ``GetAccountSettings``, which moto lacks.
 
 Start it in-process with :func:`.server.serve_in_thread`, or as a background process

@@ -55,6 +55,7 @@ class Target:
     function: Any  # moto's LambdaFunction for the executed version (or $LATEST)
     executed_version: str
     invoked_arn: str
+    reserved_concurrency: int | None = None  # the function's, kept on $LATEST
 
 
 def split_name(name_or_arn: str, qualifier: str | None) -> tuple[str, str | None]:
@@ -113,7 +114,9 @@ def resolve(backend: Any, name_or_arn: str, qualifier: str | None) -> Target:
     if version not in versions:
         raise _not_found(backend, name, qualifier)
     invoked = f"{base_arn}:{qualifier}" if qualifier else base_arn
-    return Target(versions[version], version, invoked)
+    reserved = getattr(versions.get("$LATEST"), "reserved_concurrency", None)
+    return Target(versions[version], version, invoked,
+                  int(reserved) if reserved is not None else None)
 
 
 def environment(fn: Any, version: str, region: str, task_root: Path,
@@ -153,7 +156,8 @@ def environment(fn: Any, version: str, region: str, task_root: Path,
 
 
 def blueprint(fn: Any, version: str, *, region: str, cache_dir: Path,
-              endpoint_url: str | None, interpreters: dict[str, str]) -> Blueprint:
+              endpoint_url: str | None, interpreters: dict[str, str],
+              reserved_concurrency: int | None = None) -> Blueprint:
     """What an environment of this version is made of; raises for an unusable runtime."""
     if getattr(fn, "package_type", "Zip") != "Zip":
         raise unsupported(fn.run_time or "(image)", "container images do not run locally")
@@ -175,9 +179,8 @@ def blueprint(fn: Any, version: str, *, region: str, cache_dir: Path,
     fingerprint = hashlib.sha256(json.dumps(
         [fn.code_sha_256, fn.run_time, fn.handler, sorted(env.items()), fn.timeout,
          fn.memory_size, fn.role, interpreter.executable], default=str).encode()).hexdigest()
-    reserved = getattr(fn, "reserved_concurrency", None)
     return Blueprint(arn, version, interpreter, task_root, env, init, fingerprint,
-                     int(reserved) if reserved is not None else None)
+                     reserved_concurrency)
 
 
 def _function_error(payload: dict, log_text: str, version: str, tail: bool) -> Response:
@@ -245,7 +248,8 @@ def execute(target: Target, event: bytes, *, region: str, cache_dir: Path,
     try:
         plan = blueprint(fn, version, region=region, cache_dir=cache_dir,
                          endpoint_url=endpoint_url,
-                         interpreters=environments.settings.interpreters)
+                         interpreters=environments.settings.interpreters,
+                         reserved_concurrency=target.reserved_concurrency)
     except RuntimeUnavailable as problem:
         outcome = _broken_runtime(problem, request_id)
     else:

@@ -97,28 +97,6 @@ def wanted(runtime: str | None) -> _Wanted:
     raise unsupported(runtime or "(none)", "only python3.x and nodejsNN.x runtimes run locally")
 
 
-def parse_interpreters(value: object) -> dict[str, str]:
-    """The ``interpreters`` setting as {runtime: executable}.
-
-    It is a mapping in invoke.yaml, or ``runtime=path,runtime=path`` from an
-    environment variable.
-    """
-    if value is None or value == "":
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items() if v}
-    if isinstance(value, str):
-        pairs = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            runtime, sep, executable = item.partition("=")
-            if not sep or not runtime.strip() or not executable.strip():
-                raise Error(f"{SETTING}: {item!r} is not runtime=executable "
-                            "(for example python3.12=/usr/bin/python3.12).", exit_code=2)
-            pairs[runtime.strip()] = executable.strip()
-        return pairs
-    raise Error(f"{SETTING} must map runtimes to executables, got {value!r}.", exit_code=2)
-
-
 def _version_key(path: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", Path(path).parent.parent.name)] or [0]
 

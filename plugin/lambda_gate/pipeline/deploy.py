@@ -30,7 +30,7 @@ from .steps import (
     terminal_confirm,
 )
 from .summary import SUCCESSFUL, deploy_summary
-from .targets import aws_target, deploying_branch
+from .targets import aws_target, deploying_branch, require_local_runtime
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
             record: records.DeployRecord, confirm) -> None:
     target = aws_target(settings, reporter, branch=record.git_branch)
+    require_local_runtime(settings, target)
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
     if options.dry_run:

@@ -11,12 +11,16 @@ import json
 import shutil
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import git
 from ..aws import AwsTarget, local_target, remote_target, require_branch
 from ..config import Settings
 from ..errors import ConfigError, LocalAwsError
 from ..report import Reporter
+
+if TYPE_CHECKING:
+    from ..local_aws.environments import EnvironmentSettings
 
 
 def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = None,
@@ -86,10 +90,39 @@ def _local_endpoint(settings: Settings, reporter: Reporter, *, start: bool) -> t
         if not start:
             raise LocalAwsError("the local AWS is not running: start it with "
                                 "`invoke local-aws`.")
-        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
+        status = daemon.start(settings.state_dir, settings.local_host, settings.local_port,
+                              local_environment_settings(settings))
         reporter.detail(f"started the local AWS at {status.url} "
                         "(stop it with `invoke local-aws --stop`)")
+    elif start:
+        daemon.configure(status.url, local_environment_settings(settings))
     return status.url, status.instance_id
+
+
+def local_environment_settings(settings: Settings) -> EnvironmentSettings:
+    """How our local AWS should run functions, from ``lambda_gate.local_aws``."""
+    from ..local_aws.environments import EnvironmentSettings
+
+    return EnvironmentSettings(interpreters=dict(settings.local_interpreters),
+                               fresh=settings.local_fresh_environments,
+                               max_environments=settings.local_max_environments,
+                               idle_seconds=settings.local_idle_seconds)
+
+
+def require_local_runtime(settings: Settings, target: AwsTarget) -> None:
+    """Say before anything is published when the local AWS cannot run the runtime.
+
+    Only for the local environment: a real account has every runtime.
+    """
+    if not settings.environment.local or not target.endpoint_url:
+        return
+    from ..local_aws import daemon
+    from ..local_aws.runtimes import RuntimeUnavailable
+
+    problem = daemon.runtime_problem(target.endpoint_url, settings.function.runtime)
+    if problem:
+        raise RuntimeUnavailable(f"the local AWS cannot run {settings.function.runtime}: "
+                                 f"{problem}")
 
 
 def _local_state_files(settings: Settings) -> list[Path]:

@@ -34,6 +34,7 @@ from .evidence import Evidence, watch_default_session
 from .invoker import InvokeResult, LambdaInvoker, Redactor
 from .target import LambdaTarget, make_client, resolve_target
 from .target_settings import (
+    BOOLEAN_SETTINGS,
     CLI_OPTIONS,
     ENV_VARS,
     HTTP_EVENT_FORMATS,
@@ -82,6 +83,9 @@ _HELP = {
     "profile": "AWS profile to use (default: boto3's credentials chain)",
     "endpoint_url": "Lambda endpoint URL, e.g. a local AWS (default: boto3's, "
                     "which honours AWS_ENDPOINT_URL)",
+    "fresh_environments": "on lambda-gate's local AWS, run every invocation in a new "
+                          "execution environment (a cold start; no module state or /tmp "
+                          "carried over); no effect on a real account",
     "allow_alias": "allow an alias or $LATEST as the target (to test a live alias "
                    "after promotion)",
 }
@@ -104,7 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lambda-gate", "smoke-testing one published Lambda version")
     for name, option in CLI_OPTIONS.items():
         env = ENV_VARS[name]
-        if name == "allow_alias":
+        if name in BOOLEAN_SETTINGS:
             group.addoption(option, action="store_true", default=None,
                             dest=f"lambda_{name}", help=f"{_HELP[name]}; env {env}")
             parser.addini(INI_OPTIONS[name], f"{_HELP[name]} (true/false)", default=None)
@@ -126,6 +130,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "lambda_http(format='v2', route=None): how the lambda_http fixture calls the "
         "function: format 'v2' (HTTP API payload 2.0) or 'v1' (REST API payload 1.0); "
         "route such as 'GET /items/{id}' fills pathParameters.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "lambda_fresh_environment: on lambda-gate's local AWS, every invocation in this "
+        "test runs in a new execution environment (a cold start).",
     )
     config.addinivalue_line(
         "markers",
@@ -285,6 +294,9 @@ def format_log_tails(history: list[InvokeResult]) -> str:
     parts = [f"({skipped} earlier invocations not shown)"] if skipped else []
     for number, result in enumerate(shown, start=skipped + 1):
         error = f", {result.function_error} error" if result.function_error else ""
+        if result.function_error and isinstance(result.payload, dict) \
+                and result.payload.get("errorType"):
+            error += f" ({result.payload['errorType']})"  # the type only: messages may quote values
         parts.append(
             f"--- invocation {number} of {len(history)}: status {result.status_code}, "
             f"version {result.executed_version}{error}, {result.duration * 1000:.0f} ms ---"
@@ -320,8 +332,11 @@ def lambda_invoke(request: pytest.FixtureRequest, lambda_target: LambdaTarget) -
     """
     state = _state(request.config)
     history = request.node.stash.setdefault(_history_key, [])
+    fresh = (state.settings.fresh_environments
+             or request.node.get_closest_marker("lambda_fresh_environment") is not None)
     return LambdaInvoker(state.client, lambda_target, fail=_fail, redact=state.redactor,
-                         history=history)
+                         history=history,
+                         fresh_environment=fresh and not _is_aws(lambda_target.endpoint_url))
 
 
 @pytest.fixture

@@ -73,7 +73,11 @@ def answer_from_result(result: InvokeResult, event_format: str = "v2") -> HttpAn
     format 1.0 requires the proxy shape.
     """
     if result.function_error:
-        return _error_answer(event_format, f"the function failed ({result.function_error})")
+        kind = result.function_error
+        if isinstance(result.payload, dict) and result.payload.get("errorType"):
+            kind += f": {result.payload['errorType']}"
+        return _error_answer(event_format, f"the function failed ({kind}); its log tail, "
+                             "with the error and traceback, is in a failing test's report")
     try:
         value = json.loads(result.raw)
     except (UnicodeDecodeError, ValueError):

@@ -25,6 +25,14 @@ REDACTED = "[redacted]"
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
+#: The request header lambda-gate's local AWS reads to start a new execution environment.
+FRESH_ENVIRONMENT_HEADER = "X-Lambda-Gate-Fresh-Environment"
+_FRESH_ID = "lambda-gate-fresh-environment"
+
+
+def _ask_fresh(request: Any, **_: Any) -> None:
+    request.headers[FRESH_ENVIRONMENT_HEADER] = "1"
+
 
 class WrongVersionExecuted(LambdaApiError):
     """Lambda ran a different version than the one under test."""
@@ -100,7 +108,8 @@ class LambdaInvoker:
     ``fail`` is called with a message when Lambda executed another version (the plugin
     passes ``pytest.fail``; the default raises :class:`WrongVersionExecuted`). Every
     result is appended to ``history``, which the plugin uses to show log tails for a
-    failed test.
+    failed test. ``fresh_environment`` asks lambda-gate's local AWS for a new execution
+    environment on every call (a header it reads; Lambda has no such request).
     """
 
     client: Any
@@ -108,6 +117,7 @@ class LambdaInvoker:
     fail: Callable[[str], NoReturn] = _raise
     redact: Callable[[str], str] = field(default_factory=Redactor)
     history: list[InvokeResult] = field(default_factory=list)
+    fresh_environment: bool = False
 
     def __call__(self, payload: Any = None, *, log_tail: bool = True,
                  invocation_type: str = "RequestResponse",
@@ -117,13 +127,20 @@ class LambdaInvoker:
             raise ValueError(f"invocation_type must be one of {', '.join(INVOCATION_TYPES)}")
         body = encode_payload(payload, raw)
         started = time.perf_counter()
-        response = self.client.invoke(
-            FunctionName=self.target.function_name,
-            Qualifier=self.target.qualifier,
-            InvocationType=invocation_type,
-            LogType="Tail" if log_tail else "None",
-            Payload=body,
-        )
+        events = self.client.meta.events
+        if self.fresh_environment:
+            events.register("before-send.lambda.Invoke", _ask_fresh, unique_id=_FRESH_ID)
+        try:
+            response = self.client.invoke(
+                FunctionName=self.target.function_name,
+                Qualifier=self.target.qualifier,
+                InvocationType=invocation_type,
+                LogType="Tail" if log_tail else "None",
+                Payload=body,
+            )
+        finally:
+            if self.fresh_environment:
+                events.unregister("before-send.lambda.Invoke", unique_id=_FRESH_ID)
         stream = response.get("Payload")
         data = stream.read() if stream is not None else b""
         duration = time.perf_counter() - started

@@ -35,6 +35,7 @@ ENV_VARS: dict[str, str] = {
     "profile": "LAMBDA_GATE_PROFILE",
     "endpoint_url": "LAMBDA_GATE_ENDPOINT_URL",
     "allow_alias": "LAMBDA_GATE_ALLOW_ALIAS",
+    "fresh_environments": "LAMBDA_GATE_FRESH_ENVIRONMENTS",
 }
 
 #: Command-line options, by setting name.
@@ -47,7 +48,11 @@ CLI_OPTIONS: dict[str, str] = {
     "profile": "--lambda-profile",
     "endpoint_url": "--lambda-endpoint-url",
     "allow_alias": "--lambda-allow-alias",
+    "fresh_environments": "--lambda-fresh-environments",
 }
+
+#: Settings that are flags (store_true on the command line, true/false elsewhere).
+BOOLEAN_SETTINGS = ("allow_alias", "fresh_environments")
 
 #: ini options, by setting name.
 INI_OPTIONS: dict[str, str] = {name: f"lambda_{name}" for name in CLI_OPTIONS}
@@ -104,6 +109,7 @@ class TargetSettings:
     allow_alias: bool = False
     allow_alias_source: str | None = None
     http_event_format: str = "v2"
+    fresh_environments: bool = False
 
     @property
     def has_target(self) -> bool:
@@ -250,6 +256,8 @@ def resolve_settings(cli: Mapping[str, Any], env: Mapping[str, str],
         "allow_alias": _as_bool(allow) if allow else False,
         "allow_alias_source": allow.source if allow else None,
         "http_event_format": _http_event_format(value["http_event_format"]),
+        "fresh_environments": (_as_bool(value["fresh_environments"])
+                               if value["fresh_environments"] else False),
     }
 
     ways = {

@@ -17,6 +17,7 @@ __all__ = ["local_aws"]
 def local_aws(c, status=False, stop=False):
     """Start the embedded local AWS on 127.0.0.1 (lambda_gate.local_aws.host/port)."""
     from ..local_aws import daemon
+    from ..pipeline.targets import local_environment_settings
 
     settings = settings_from(c)
     if stop:
@@ -30,9 +31,11 @@ def local_aws(c, status=False, stop=False):
         print(f"running at {current.url} (pid {current.pid})")
         return
     if current is not None:
+        daemon.configure(current.url, local_environment_settings(settings))
         print(f"already running at {current.url}")
         return
-    started = daemon.start(settings.state_dir, settings.local_host, settings.local_port)
+    started = daemon.start(settings.state_dir, settings.local_host, settings.local_port,
+                           local_environment_settings(settings))
     print(started.url)
 
 
