@@ -119,10 +119,12 @@ def require_local_runtime(settings: Settings, target: AwsTarget) -> None:
     from ..local_aws import daemon
     from ..local_aws.runtimes import RuntimeUnavailable
 
-    problem = daemon.runtime_problem(target.endpoint_url, settings.function.runtime)
-    if problem:
-        raise RuntimeUnavailable(f"the local AWS cannot run {settings.function.runtime}: "
-                                 f"{problem}")
+    runtimes = sorted({f.function.runtime for f in settings.functions}
+                      or {settings.function.runtime})
+    for runtime in runtimes:
+        problem = daemon.runtime_problem(target.endpoint_url, runtime)
+        if problem:
+            raise RuntimeUnavailable(f"the local AWS cannot run {runtime}: {problem}")
 
 
 def _local_state_files(settings: Settings) -> list[Path]:
