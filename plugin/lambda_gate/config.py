@@ -47,6 +47,13 @@ DEFAULTS: dict[str, Any] = {
         # holds registry.terraform.io/hashicorp/aws/... (passed as -plugin-dir).
         "plugin_dir": None,
         "vars": {},
+        # Output names for the values lambda-gate reads (comma-separated; unset: the
+        # defaults in lambda_gate.publish.outputs, which include the article's
+        # lambda_name and lambda_version).
+        "outputs": {"function_name": None, "version": None, "qualified_arn": None},
+        # Let an apply replace or destroy a function, alias or role in use (the
+        # plan guard refuses it otherwise; --allow-replace does the same once).
+        "allow_replace": False,
     },
     # Lists are written as comma-separated strings, so that invoke's environment
     # overrides (INVOKE_LAMBDA_GATE_...) can set them: invoke refuses env values for
@@ -153,6 +160,10 @@ class TerraformSettings:
     binary: str
     plugin_dir: Path | None
     vars: Mapping[str, str] = field(default_factory=dict)
+    #: Output names to read, per key (function_name, version, qualified_arn); a key
+    #: left out keeps lambda-gate's defaults.
+    outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    allow_replace: bool = False
 
 
 #: The file name of an environment's last-apply summary.
@@ -314,6 +325,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_OUTPUT_KEYS = ("function_name", "version", "qualified_arn")
+
+
+def _output_names(value: Any) -> dict[str, tuple[str, ...]]:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError("lambda_gate.terraform.outputs must be a mapping of "
+                          f"{', '.join(_OUTPUT_KEYS)} to output names.")
+    unknown = sorted(set(value) - set(_OUTPUT_KEYS))
+    if unknown:
+        raise ConfigError(f"lambda_gate.terraform.outputs.{unknown[0]} is not a value "
+                          f"lambda-gate reads: use {', '.join(_OUTPUT_KEYS)}.")
+    return {key: as_list(names) for key, names in value.items() if as_list(names)}
+
+
 def load(config: Any, *, root: Path | None = None,
          environment: str | None = None) -> Settings:
     """Build :class:`Settings` from invoke's config (``c.config``).
@@ -380,6 +407,8 @@ def load(config: Any, *, root: Path | None = None,
         binary=str(tf.get("binary") or "terraform"),
         plugin_dir=path(tf["plugin_dir"]) if tf.get("plugin_dir") else None,
         vars={str(k): str(v) for k, v in tf_vars.items()},
+        outputs=_output_names(tf.get("outputs")),
+        allow_replace=_as_bool(tf.get("allow_replace")),
     )
 
     env_name = environment or str(raw.get("environment") or "local")

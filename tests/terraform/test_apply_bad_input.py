@@ -52,7 +52,7 @@ def test_an_unreachable_provider_points_at_the_plugin_dir_setting(project, lambd
     assert result.returncode == 1
     assert ("error: terraform init failed (exit 1):\n"
             "Error: Failed to query available provider packages") in output(result)
-    assert f"could not install the aws provider from the mirror {tmp_path}" in output(result)
+    assert f"could not install hashicorp/aws from the mirror {tmp_path}" in output(result)
     assert "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR" in output(result)
     assert "Traceback" not in output(result)
     assert not function_exists(lambda_client)
@@ -67,9 +67,8 @@ def test_a_syntax_error_names_the_file_and_line_before_terraform_runs(project,
         (project.root / "terraform" / "broken.tf").unlink()
 
     assert result.returncode == 2
-    assert f"error: {project.root / 'terraform' / 'broken.tf'}:2:" in output(result)
-    assert "not valid HCL" in output(result)
-    assert "    2 |   name = " in output(result)
+    assert "1. terraform/broken.tf:2:10: not valid HCL:\n   2 |   name = \n" in output(result)
+    assert "==> build" not in output(result)
     assert "Traceback" not in output(result)
     assert not function_exists(lambda_client)
 
@@ -85,6 +84,7 @@ def test_a_configuration_that_does_not_publish_is_stopped_before_terraform(proje
         main.write_text(text)
 
     assert result.returncode == 2
-    assert ("error: terraform/main.tf: aws_lambda_function.this sets publish = False: set "
-            "`publish = true`") in output(result)
+    assert "terraform/main.tf:" in output(result)
+    assert (": aws_lambda_function.this sets publish = false\n   fix: set `publish = true`"
+            in output(result))
     assert not function_exists(lambda_client)

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from lambda_gate.errors import ConfigError, TerraformError
+from lambda_gate.publish.outputs import OutputNames
 from lambda_gate.publish.terraform import (
     Terraform,
     cli_config_for_mirror,
     diagnostics,
+    missing_providers,
     outputs_from,
     without_state_flag_warning,
 )
@@ -208,7 +210,7 @@ def test_an_empty_provider_mirror_is_named_in_the_error(config_dir, tmp_path,
     message = str(raised.value)
     assert message.startswith("terraform init failed (exit 1):\n"
                               "Error: Failed to query available provider packages")
-    assert f"could not install the aws provider from the mirror {empty}" in message
+    assert f"could not install hashicorp/aws from the mirror {empty}" in message
     assert "lambda_gate.terraform.plugin_dir" in message
     assert not (tmp_path / "data" / "lambda-gate-init").exists()
 
@@ -221,3 +223,45 @@ def test_a_missing_backend_config_file_says_what_to_create(tmp_path):
     with pytest.raises(ConfigError, match=r"backend config file .*prod\.s3\.hcl does not exist: "
                                           r"create it \(see terraform/backend/s3\.hcl\.example"):
         tf.ensure_init()
+
+
+def test_outputs_are_found_by_the_articles_names_too():
+    outputs = outputs_from({"lambda_name": "api-backend", "lambda_version": "4"}, source="s")
+
+    assert (outputs.function_name, outputs.version, outputs.qualified_arn) == (
+        "api-backend", "4", "")
+
+
+def test_configured_output_names_are_read_instead():
+    names = OutputNames.from_settings({"version": ("published",)})
+
+    outputs = outputs_from({"function_name": "fn", "published": "7", "version": "1"},
+                           source="s", names=names)
+
+    assert outputs.version == "7"
+
+
+def test_a_missing_provider_is_named_from_terraforms_wrapped_lines():
+    output = ("Could not retrieve the list of available versions for provider\n"
+              "hashicorp/null: provider registry.terraform.io/hashicorp/null was not found\n"
+              "in any of the search locations\n")
+
+    assert missing_providers(output) == ["hashicorp/null"]
+
+
+def test_a_provider_missing_from_the_mirror_is_named_in_the_hint(tmp_path, terraform_binary):
+    mirror_dir = tmp_path / "mirror"
+    (mirror_dir / "registry.terraform.io" / "hashicorp" / "aws").mkdir(parents=True)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "main.tf").write_text('resource "null_resource" "x" {}\n')
+    tf = Terraform(config, data_dir=tmp_path / "data", binary=terraform_binary,
+                   plugin_dir=mirror_dir, log=lambda line: None)
+
+    with pytest.raises(TerraformError) as raised:
+        tf.ensure_init()
+
+    assert f"terraform could not install hashicorp/null from the mirror {mirror_dir}" in (
+        str(raised.value))
+    assert "registry.terraform.io/hashicorp/null/<version>/<os>_<arch>/" in str(raised.value)
+    assert "the aws provider" not in str(raised.value)

@@ -16,7 +16,7 @@ from ..aws import AwsTarget
 from ..build import BuildResult
 from ..config import Settings
 from ..errors import ApprovalRequired, Error, GateClosed
-from ..publish import apply_step
+from ..publish import apply_step, check_configuration, check_state_origin
 from ..report import Reporter
 from ..smoke import SmokeRun, evaluate
 from .dry_run import dry_run_step
@@ -40,6 +40,8 @@ class DeployOptions:
     full: bool = False
     force_build: bool = False
     dry_run: bool = False
+    allow_replace: bool = False
+    adopt_state: bool = False
 
 
 def deploy_alias(settings: Settings, alias: str | None) -> tuple[str, str | None]:
@@ -82,12 +84,16 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
             record: records.DeployRecord, confirm) -> None:
+    # Every problem of the configuration, before anything is started or built.
+    check_configuration(settings, reporter)
+    check_state_origin(settings, adopt=options.adopt_state)
     target = aws_target(settings, reporter, branch=record.git_branch)
     require_local_runtime(settings, target)
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
     if options.dry_run:
-        dry_run_step(settings, target, reporter, record, full=options.full)
+        dry_run_step(settings, target, reporter, record, full=options.full,
+                     allow_replace=options.allow_replace)
         return
     # The smoke tests' pytest starts while terraform applies (most of an apply is the
     # provider waiting for Lambda), and is stopped if the deploy ends before the tests.
@@ -108,7 +114,9 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
     alias = record.alias
     assert alias is not None
     published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
-                           full=options.full, before_terraform=warm_up)
+                           full=options.full, before_terraform=warm_up,
+                           allow_replace=options.allow_replace,
+                           adopt_state=options.adopt_state, confirm=confirm)
     record.function = published.function_name
     record.version = published.version
     record.qualified_arn = published.qualified_arn

@@ -130,6 +130,9 @@ def require_local_runtime(settings: Settings, target: AwsTarget) -> None:
 def _local_state_files(settings: Settings) -> list[Path]:
     candidates = [settings.state_path, settings.last_apply_path, settings.records_dir]
     candidates.append(settings.state_path.with_suffix(".tfstate.backup"))
+    # The record of which configuration made the state goes with it.
+    candidates.append(settings.state_path.with_name(settings.state_path.name
+                                                    + ".configuration"))
     return [p for p in candidates if p.exists()]
 
 

@@ -1,6 +1,8 @@
 """The apply step: publish the built artifact as a numbered version with terraform.
 
-Before terraform runs, the configuration is checked (:mod:`.preflight`). An apply is
+Before terraform runs, the configuration is checked (:mod:`.preflight`) and so is the
+state's origin (:mod:`.state_origin`); terraform then applies a saved plan the plan
+guard (:mod:`.plan_guard`) has read. An apply is
 skipped when nothing it depends on changed since the last successful one and Lambda
 confirms it, because an unchanged package must publish nothing and a no-op deploy should
 cost a second, not terraform's ten.
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -21,7 +23,10 @@ from ..aws import AwsTarget
 from ..config import Settings
 from ..errors import LambdaApiError, TerraformError
 from ..report import Reporter
-from . import preflight
+from . import plan_guard
+from .outputs import OutputNames
+from .preflight import check_configuration
+from .state_origin import check_state_origin, record_state_origin
 from .terraform import Terraform, TerraformOutputs
 
 
@@ -34,38 +39,6 @@ class Published:
     qualified_arn: str
     code_sha256: str
     applied: bool
-
-
-def check_configuration(settings: Settings, reporter: Reporter, *,
-                        check: Callable[..., Any] = preflight.check) -> None:
-    """Preflight the terraform configuration; print its warnings, raise its errors.
-
-    Parsing HCL costs about half a second, on every deploy; a configuration that passed
-    is remembered by the hash of its files (and the checks' parameters), so an unchanged
-    one is not parsed again. A failing one is never remembered. ``check`` is the
-    preflight to run (a service of several functions has its own).
-    """
-    local_state = settings.environment.backend_config is None
-    shared = not settings.environment.local and not settings.environment.branches
-    digest = hashlib.sha256(json.dumps([local_state, shared, check.__module__]).encode())
-    for path in sorted(settings.terraform.dir.glob("*.tf")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    key = digest.hexdigest()
-    memo = settings.state_dir / "preflight-passed.json"
-    try:
-        remembered = json.loads(memo.read_text())
-    except (OSError, ValueError):
-        remembered = {}
-    if remembered.get("key") == key:
-        warnings = list(remembered.get("warnings", []))
-    else:
-        report = check(settings.terraform.dir, local_state=local_state,
-                       shared_environment=shared)
-        warnings = list(report.warnings)
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps({"key": key, "warnings": warnings}))
-    for warning in warnings:
-        reporter.warn(warning)
 
 
 def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
@@ -188,38 +161,86 @@ def _latest_modified(client, function: str) -> str | None:
 
 
 def run_apply(tf: Terraform, target: AwsTarget, reporter: Reporter, *,
-              before: Callable[[], None] | None = None) -> None:
-    """``terraform apply``, its time in the durations, its failure explained.
+              settings: Settings, before: Callable[[], None] | None = None,
+              allow_replace: bool = False,
+              confirm: Callable[[str], bool] | None = None) -> bool:
+    """The guarded apply (:func:`guarded_apply`), its time in the durations.
 
     ``before`` runs first; the Lambda client is made in the background meanwhile.
+    Returns whether anything was applied.
     """
     if before is not None:
         before()
     target.warm("lambda")
     tf.ensure_init()  # an init failure is not an apply that stopped half way
     try:
-        tf.apply()
-    except TerraformError as exc:
-        raise TerraformError(
-            f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
-            "error and keeps what it changed before it (an updated function has "
-            "published a version): fix the error and run again; `invoke plan` "
-            "shows what is left to do.") from None
+        return guarded_apply(settings, tf, reporter, allow_replace=allow_replace,
+                             confirm=confirm)
     finally:
         reporter.durations["terraform"] = round(tf.seconds, 3)
 
 
+def guarded_apply(settings: Settings, tf: Terraform, reporter: Reporter, *,
+                  allow_replace: bool = False,
+                  confirm: Callable[[str], bool] | None = None) -> bool:
+    """Plan to a file, let the plan guard read it, then apply exactly that plan.
+
+    Returns whether anything was applied: a plan without changes is not applied at
+    all. Only a plan that destroys something (its summary counts replacements too) is
+    read as JSON, which costs a provider start; creates and in-place updates cannot be
+    dangerous. The saved plan holds the function's settings in the clear, so it is
+    removed once applied or refused.
+    """
+    planfile = tf.data_dir / f"lambda-gate-{os.getpid()}.tfplan"
+    try:
+        plan = tf.plan(out=planfile)
+        if not plan.changes:
+            return False
+        if plan.destroys != 0:
+            found = plan_guard.dangers(tf.show_plan(planfile))
+            if found and (allow_replace or settings.terraform.allow_replace):
+                for danger in found:
+                    reporter.warn(f"allowed: {danger.line()}")
+            elif found and not (confirm is not None and confirm(plan_guard.question(found))):
+                raise plan_guard.refusal(found, hint=_name_hint(settings, found))
+        try:
+            tf.apply_plan(planfile)
+        except TerraformError as exc:
+            raise TerraformError(
+                f"{exc.message}\n\nNothing was promoted. terraform stops at its first "
+                "error and keeps what it changed before it (an updated function has "
+                "published a version): fix the error and run again; `invoke plan` "
+                "shows what is left to do.") from None
+        return True
+    finally:
+        planfile.unlink(missing_ok=True)
+
+
+def _name_hint(settings: Settings, found: list[plan_guard.Danger]) -> str:
+    renamed = any("function_name" in d.change.replace_paths for d in found)
+    if renamed and settings.function.name and "function_name" not in settings.terraform.vars:
+        return (f"lambda_gate.function.name ({settings.function.name}) is passed to "
+                "terraform as var.function_name: it renames the function terraform manages.")
+    return ""
+
+
 def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                artifact_sha: str, full: bool = False,
-               before_terraform: Callable[[], None] | None = None) -> Published:
+               before_terraform: Callable[[], None] | None = None,
+               allow_replace: bool = False, adopt_state: bool = False,
+               confirm: Callable[[str], bool] | None = None) -> Published:
     """Publish the artifact through terraform, unless nothing changed since last time.
 
     ``before_terraform`` is called just before terraform runs (never when the apply is
     skipped): the deploy starts its smoke tests' pytest there, to overlap the two. The
-    Lambda client is made meanwhile too, in the background.
+    Lambda client is made meanwhile too, in the background. The plan guard
+    (:func:`guarded_apply`) refuses replacing a function unless ``allow_replace`` or
+    ``confirm`` says yes; a state another configuration made is refused unless
+    ``adopt_state``.
     """
     with reporter.step("apply"):
         check_configuration(settings, reporter)
+        check_state_origin(settings, adopt=adopt_state)
         tf = terraform_for(settings, target, reporter, settings.build.artifact)
         fingerprint = inputs_fingerprint(settings, artifact_sha, tf.input_variables())
         outputs = None if full else unchanged_outputs(settings, target, fingerprint, artifact_sha)
@@ -228,8 +249,10 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
                             "skipped terraform; --full forces it")
         else:
-            run_apply(tf, target, reporter, before=before_terraform)
-            outputs = tf.outputs()
+            run_apply(tf, target, reporter, settings=settings, before=before_terraform,
+                      allow_replace=allow_replace, confirm=confirm)
+            record_state_origin(settings)
+            outputs = tf.outputs(OutputNames.from_settings(settings.terraform.outputs))
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {

@@ -19,10 +19,12 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, TerraformError
+from .outputs import DEFAULT_OUTPUTS, OutputNames, TerraformOutputs, outputs_from
+from .provider_mirror import cli_config_for_mirror, missing_providers, provider_hint
 from .tf_output import condensed
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -41,57 +43,26 @@ INSTALL_HINT = (
 
 
 @dataclass(frozen=True)
-class TerraformOutputs:
-    """What the pipeline needs from terraform after an apply."""
-
-    function_name: str
-    version: str
-    qualified_arn: str
-    raw: Mapping[str, object] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
 class PlanResult:
     changes: bool
     text: str
+    #: Where the plan was saved (``plan(out=...)``), for :meth:`Terraform.apply_plan`.
+    path: Path | None = None
+
+    @property
+    def destroys(self) -> int | None:
+        """How many objects the plan destroys (a replacement counts), from its summary.
+
+        ``None`` when the summary line is not there to read: then only the plan's JSON
+        can tell.
+        """
+        if not self.changes:
+            return 0
+        found = _PLAN_SUMMARY.findall(_ANSI.sub("", self.text))
+        return int(found[-1]) if found else None
 
 
-def cli_config_for_mirror(plugin_dir: Path) -> str:
-    """A terraform CLI config that installs every registry provider from a mirror.
-
-    A filesystem mirror (unlike ``init -plugin-dir``) links the provider instead of
-    copying its 700 MB into every working directory.
-    """
-    return (
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(str(plugin_dir))}\n"
-        '    include = ["registry.terraform.io/*/*"]\n'
-        "  }\n"
-        "  direct {\n"
-        '    exclude = ["registry.terraform.io/*/*"]\n'
-        "  }\n"
-        "}\n"
-    )
-
-
-def provider_hint(plugin_dir: Path | None) -> str:
-    """What to do when terraform could not install a provider, given where it looked."""
-    if plugin_dir is not None:
-        return (
-            f"terraform could not install the aws provider from the mirror {plugin_dir} "
-            "(lambda_gate.terraform.plugin_dir): it must hold "
-            "registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/ with a version "
-            "the configuration's required_providers allows. Fix the setting (or "
-            "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR), or unset it to use the registry."
-        )
-    return (
-        "terraform could not install the aws provider. On a machine without registry "
-        "access, point lambda-gate at a provider mirror: set "
-        "lambda_gate.terraform.plugin_dir in invoke.yaml, or export "
-        "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR=/path/to/mirror (the directory holding "
-        "registry.terraform.io/)."
-    )
+_PLAN_SUMMARY = re.compile(r"^Plan: \d+ to add, \d+ to change, (\d+) to destroy", re.MULTILINE)
 
 
 def without_state_flag_warning(log: Callable[[str], None]) -> Callable[[str], None]:
@@ -265,7 +236,7 @@ class Terraform:
         diag = diagnostics(output)
         message = f"{what} failed (exit {code}):\n{diag}"
         if any(marker in output for marker in _REGISTRY_FAILURES):
-            message += "\n\n" + provider_hint(self.plugin_dir)
+            message += "\n\n" + provider_hint(self.plugin_dir, missing_providers(output))
         if log_file is not None:
             message += f"\n\nterraform's full output: {log_file}"
         return message
@@ -326,22 +297,49 @@ class Terraform:
         return args
 
     def apply(self) -> None:
+        """``apply -auto-approve``: what terraform would do, without a plan to look at."""
         self.ensure_init()
         if self.state_path is not None:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
         self.run(["apply", "-auto-approve", *self._common_args()], what="terraform apply")
 
-    def plan(self) -> PlanResult:
-        """A plan, streamed; ``changes`` is true when it would change anything."""
-        self.ensure_init()
-        proc = self.run(["plan", "-detailed-exitcode", *self._common_args()],
-                        what="terraform plan", ok_codes=(0, 2))
-        return PlanResult(changes=proc.returncode == 2, text=proc.stdout)
+    def plan(self, out: Path | None = None) -> PlanResult:
+        """A plan, streamed; ``changes`` is true when it would change anything.
 
-    def outputs(self) -> TerraformOutputs:
+        With ``out`` the plan is saved there, for :meth:`show_plan` and
+        :meth:`apply_plan`: what is applied is then exactly what was looked at.
+        """
+        self.ensure_init()
+        args = ["plan", "-detailed-exitcode", *self._common_args()]
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            args.append(f"-out={out}")
+        proc = self.run(args, what="terraform plan", ok_codes=(0, 2))
+        return PlanResult(changes=proc.returncode == 2, text=proc.stdout, path=out)
+
+    def show_plan(self, planfile: Path) -> dict:
+        """``terraform show -json`` of a saved plan: every change, with its reasons."""
+        proc = self.run(["show", "-json", str(planfile)], stream=False,
+                        what="terraform show")
+        for line in proc.stdout.splitlines():
+            if line.startswith("{"):
+                return json.loads(line)
+        raise TerraformError(f"terraform show -json {planfile} printed no JSON:\n"
+                             f"{diagnostics(proc.stdout)}")
+
+    def apply_plan(self, planfile: Path) -> None:
+        """Apply a saved plan: the changes it holds, and nothing else."""
+        if self.state_path is not None:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        args = ["apply", "-input=false"]
+        if self.state_path is not None:
+            args.append(f"-state={self.state_path}")
+        self.run([*args, str(planfile)], what="terraform apply")
+
+    def outputs(self, names: OutputNames = DEFAULT_OUTPUTS) -> TerraformOutputs:
         """The pipeline's outputs, from the local state file or ``terraform output``."""
         return outputs_from(self.raw_outputs(),
-                            source=str(self.state_path or "terraform output"))
+                            source=str(self.state_path or "terraform output"), names=names)
 
     def raw_outputs(self) -> Mapping[str, object]:
         """Every output's value, unchecked: from the local state file when there is one."""
@@ -356,24 +354,3 @@ class Terraform:
             proc = self.run(args, stream=False, what="terraform output")
             raw = {k: v.get("value") for k, v in json.loads(proc.stdout or "{}").items()}
         return raw
-
-
-def outputs_from(raw: Mapping[str, object], *, source: str) -> TerraformOutputs:
-    """Check and type the outputs the pipeline depends on."""
-    missing = [name for name in ("function_name", "version") if raw.get(name) in (None, "")]
-    if missing:
-        raise TerraformError(
-            f"terraform's outputs ({source}) lack {', '.join(missing)}: the configuration "
-            "must output function_name, version and qualified_arn of the "
-            "aws_lambda_function (see terraform/outputs.tf in lambda-gate's reference "
-            "configuration)."
-        )
-    version = str(raw["version"])
-    if not version.isdigit():
-        raise TerraformError(
-            f"terraform output version is {version!r} ({source}), not a published version "
-            "number: set publish = true on the aws_lambda_function."
-        )
-    name = str(raw["function_name"])
-    arn = str(raw.get("qualified_arn") or "")
-    return TerraformOutputs(function_name=name, version=version, qualified_arn=arn, raw=raw)

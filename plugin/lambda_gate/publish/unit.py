@@ -130,7 +130,7 @@ def apply_unit(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             reporter.detail("no change since the last apply: skipped terraform; --full "
                             "forces it")
         else:
-            run_apply(tf, target, reporter, before=before_terraform)
+            run_apply(tf, target, reporter, settings=settings, before=before_terraform)
             outputs = unit_outputs(tf.raw_outputs(), keys,
                                    source=str(tf.state_path or "terraform output"))
             client = target.client("lambda")

@@ -14,15 +14,9 @@ import re
 from pathlib import Path
 
 from ..errors import ConfigError
-from .preflight import (
-    FunctionResource,
-    PreflightReport,
-    _blocks,
-    _expr,
-    _labels,
-    _unquote,
-    parse_dir,
-)
+from .hcl import Block, blocks, expr, is_true, parse_dir
+from .preflight import FunctionSource, PreflightReport
+from .problems import ConfigProblems, Problem
 
 #: The map variable lambda-gate sets (``TF_VAR_functions``) and the map output it reads.
 FUNCTIONS = "functions"
@@ -38,13 +32,10 @@ def check(config_dir: Path, *, local_state: bool,
     ``local_state`` and ``shared_environment`` are accepted for the same call as
     :func:`.preflight.check`; a service's configuration is checked for its functions.
     """
-    parsed = parse_dir(config_dir)
-    found = [
-        FunctionResource(path, _unquote(name), entry[rtype][name])
-        for path, entry in _blocks(parsed, "resource")
-        for rtype in _labels(entry) if _unquote(rtype) == "aws_lambda_function"
-        for name in _labels(entry[rtype])
-    ]
+    files, syntax = parse_dir(config_dir)
+    if syntax:
+        raise ConfigProblems(f"{config_dir.name}/", [Problem(*error) for error in syntax])
+    found = [b for b in blocks(files, "resource") if b.labels[0] == "aws_lambda_function"]
     if not found:
         raise ConfigError(
             f"no aws_lambda_function resource in {config_dir}: a service's configuration "
@@ -53,7 +44,7 @@ def check(config_dir: Path, *, local_state: bool,
         )
     for fn in found:
         _check_function(config_dir, fn)
-    declared = {_unquote(n) for _, entry in _blocks(parsed, "variable") for n in _labels(entry)}
+    declared = {b.labels[0] for b in blocks(files, "variable")}
     if FUNCTIONS not in declared:
         entry = ", ".join(f"{k} = string" for k in ENTRY_KEYS)
         raise ConfigError(
@@ -61,30 +52,31 @@ def check(config_dir: Path, *, local_state: bool,
             f"\"{FUNCTIONS}\" {{ type = map(object({{ {entry} }})) }}`; lambda-gate sets it "
             "to each function's artifact and settings, by key."
         )
-    outputs = {_unquote(n) for _, entry in _blocks(parsed, "output") for n in _labels(entry)}
+    outputs = {b.labels[0] for b in blocks(files, "output")}
     if FUNCTIONS not in outputs:
         raise ConfigError(
             f"{config_dir}: output \"{FUNCTIONS}\" is missing: add one mapping each key to "
             f"{{ {', '.join(OUTPUT_KEYS)} }} of its aws_lambda_function; lambda-gate reads "
             "it after each apply."
         )
-    return PreflightReport(function=found[0], warnings=(), backend=None)
+    function = FunctionSource(f"aws_lambda_function.{found[0].labels[1]}", found[0])
+    return PreflightReport(function=function, warnings=(), backend=None,
+                           files=tuple(tf.path for tf in files))
 
 
-def _check_function(config_dir: Path, fn: FunctionResource) -> None:
-    where = f"{config_dir.name}/{fn.file.name}: {fn.address}"
-    publish = fn.body.get("publish")
-    if publish is not True and _unquote(str(publish)).lower() != "true":
+def _check_function(config_dir: Path, fn: Block) -> None:
+    where = f"{fn.where()}: aws_lambda_function.{fn.labels[1]}"
+    if not is_true(fn.body.get("publish")):
         raise ConfigError(f"{where} does not set `publish = true`: without it no apply "
                           "publishes a numbered version to test and promote.")
-    filename = _expr(fn.body.get("filename", ""))
+    filename = expr(fn.body.get("filename", ""))
     if "artifact_path" not in filename:
         raise ConfigError(
             f"{where} takes filename from {filename or 'nowhere'}: set `filename = "
             f"each.value.artifact_path` (for_each = var.{FUNCTIONS}) so terraform uploads "
             "the package lambda-gate built for that function."
         )
-    code_hash = _expr(fn.body.get("source_code_hash", ""))
+    code_hash = expr(fn.body.get("source_code_hash", ""))
     if not re.search(rf"filebase64sha256\(\s*{re.escape(filename)}\s*\)", code_hash):
         raise ConfigError(
             f"{where} source_code_hash is {code_hash or 'not set'}, which does not follow "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from invoke import task
 
@@ -19,6 +20,7 @@ from ..pipeline.steps import (
     terminal_confirm,
 )
 from ..pipeline.targets import aws_target, function_name
+from ..publish import plan_guard
 from ..report import Reporter
 from ..smoke import evaluate
 from . import unit
@@ -47,20 +49,33 @@ def build(c, force=False, function=None):
     print(f"{result.path} {result.code_sha256}")
 
 
-@task(help={"env": "Environment to plan for (default: lambda_gate.environment)."})
+@task(help={
+    "env": "Environment to plan for (default: lambda_gate.environment).",
+    "adopt_state": "Plan this configuration onto a state another configuration made.",
+})
 @exits
-def plan(c, env=None):
-    """Show the terraform plan for the built artifact, in full; changes nothing."""
+def plan(c, env=None, adopt_state=False):
+    """Show the terraform plan for the built artifact, and a table of it; changes nothing."""
     settings = settings_from(c, env)
     if is_unit(settings, None):
         return unit.plan(settings)
     reporter = Reporter(verbose=True)  # the plan is what was asked for: all of it
+    publish.check_configuration(settings, reporter)
+    publish.check_state_origin(settings, adopt=adopt_state)
     target = aws_target(settings, reporter)
     existing_artifact(settings)
     tf = publish.terraform_for(settings, target, reporter, settings.build.artifact)
     with reporter.step("plan"):
-        publish.check_configuration(settings, reporter)
-        result = tf.plan()
+        planfile = tf.data_dir / f"lambda-gate-plan-{os.getpid()}.tfplan"
+        try:
+            result = tf.plan(out=planfile)
+            planned = tf.show_plan(planfile) if result.changes else {}
+        finally:
+            planfile.unlink(missing_ok=True)
+        for line in plan_guard.table(plan_guard.changes(planned)):
+            reporter.detail(line)
+        for danger in plan_guard.dangers(planned):
+            reporter.warn(f"an apply refuses this without --allow-replace: {danger.line()}")
     reporter.summary("plan: changes pending" if result.changes else "plan: no changes", True)
 
 
@@ -68,21 +83,29 @@ def plan(c, env=None):
     "env": "Environment to apply to (default: lambda_gate.environment).",
     "full": "Run terraform even when nothing changed since the last successful apply.",
     "verbose": "Show all of terraform's output (by default: the resources it changes, its waits).",
+    "allow_replace": "Let the plan replace or destroy the function, an alias or its role.",
+    "adopt_state": "Apply this configuration onto a state another configuration made.",
 })
 @exits
-def apply(c, env=None, full=False, verbose=False):
+def apply(c, env=None, full=False, verbose=False, allow_replace=False, adopt_state=False):
     """Publish the built artifact as a new numbered version with terraform.
 
     Skips terraform when the artifact and every terraform input are unchanged since the
-    last successful apply and Lambda confirms it (--full forces it).
+    last successful apply and Lambda confirms it (--full forces it). Applies a saved
+    plan, which is refused when it replaces or destroys the function, an alias or the
+    role it runs with, unless --allow-replace (lambda_gate.terraform.allow_replace) or
+    a yes on the terminal.
     """
     settings = settings_from(c, env)
     if is_unit(settings, None):
         return unit.apply(settings, full)
     reporter = Reporter(verbose=verbose)
+    publish.check_configuration(settings, reporter)
     target = aws_target(settings, reporter)
     sha = existing_artifact(settings)
-    published = publish.apply_step(settings, target, reporter, artifact_sha=sha, full=full)
+    published = publish.apply_step(settings, target, reporter, artifact_sha=sha, full=full,
+                                   allow_replace=allow_replace, adopt_state=adopt_state,
+                                   confirm=terminal_confirm)
     reporter.summary(f"version {published.version}: {published.qualified_arn}", ok=True)
 
 
@@ -203,10 +226,13 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     "function": FUNCTION_HELP + " Every function is built and applied; this one is "
                 "tested and promoted.",
     "retest": "Test (and promote) every function, also those whose alias is current.",
+    "allow_replace": "Let the plan replace or destroy the function, an alias or its role.",
+    "adopt_state": "Apply this configuration onto a state another configuration made.",
 })
 @exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
-           dry_run=False, verbose=False, function=None, retest=False):
+           dry_run=False, verbose=False, function=None, retest=False, allow_replace=False,
+           adopt_state=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
@@ -214,12 +240,15 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     artifact's. Otherwise the version is left published but unaliased. --dry-run stops
     after the build: it shows the plan and what would happen to the alias. terraform's
     output is condensed to the resources it changes and its waits (--verbose shows all
-    of it; the whole of it is kept under the state dir's env/<name>/logs/).
+    of it; the whole of it is kept under the state dir's env/<name>/logs/). The
+    configuration is checked before anything is built; a plan that replaces or destroys
+    the function, an alias or its role is refused unless --allow-replace.
     """
     settings = settings_from(c, env)
     reporter = Reporter(verbose=verbose)
     options = DeployOptions(alias=alias, approve=approve, full=full,
-                            force_build=force_build, dry_run=dry_run)
+                            force_build=force_build, dry_run=dry_run,
+                            allow_replace=allow_replace, adopt_state=adopt_state)
     if is_unit(settings, function):
         return unit.deploy(settings, options, reporter, function=function, retest=retest)
     run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
