@@ -248,6 +248,8 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
         if outputs is not None:
             reporter.detail(f"no change since the last apply (version {outputs.version}): "
                             "skipped terraform; --full forces it")
+            if adopt_state:
+                record_state_origin(settings)
         else:
             run_apply(tf, target, reporter, settings=settings, before=before_terraform,
                       allow_replace=allow_replace, confirm=confirm)

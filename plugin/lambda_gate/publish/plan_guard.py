@@ -168,7 +168,8 @@ def dangers(plan: Mapping[str, Any]) -> list[Danger]:
             if users:
                 found.append(Danger(change, f"{', '.join(users)} runs with it; published "
                                             "versions keep naming the old role"))
-    return found
+    order = ["aws_lambda_function", "aws_lambda_alias", "aws_iam_role"]
+    return sorted(found, key=lambda danger: order.index(danger.change.type))
 
 
 def table(found: Sequence[Change]) -> list[str]:
