@@ -142,8 +142,9 @@ def test_verbose_streams_terraform_s_attributes(broken_deploy):
 
 
 def test_terraform_s_full_output_is_kept_under_the_state_dir(broken_deploy, project):
-    log = project.root / ".lambda-gate/env/local/logs/terraform-apply.log"
-    assert "~ source_code_hash" in log.read_text()
+    logs = project.root / ".lambda-gate/env/local/logs"
+    assert "~ source_code_hash" in (logs / "terraform-plan.log").read_text()
+    assert "Apply complete!" in (logs / "terraform-apply.log").read_text()
 
 
 def test_each_step_prints_a_header_and_its_duration(first_deploy):

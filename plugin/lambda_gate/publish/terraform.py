@@ -213,7 +213,8 @@ class Terraform:
         code = proc.wait()
         self.seconds += time.perf_counter() - started
         output = "".join(captured)
-        log_file = self._keep_log(args[0], output)
+        # show -json prints every value in the clear, the function's environment too.
+        log_file = None if args[0] == "show" else self._keep_log(args[0], output)
         if code not in ok_codes:
             raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output,
                                                log_file))
