@@ -40,6 +40,7 @@ SUMMARY = HERE / "results" / "summary.json"
 BENCHMARKS: dict[str, tuple[dict, dict]] = {
     "bench_pipeline": ({"deploys": 3, "redeploys": 3}, {"deploys": 1, "redeploys": 1}),
     "bench_noop": ({"repeats": 3}, {"repeats": 1}),
+    "bench_ci": ({"repeats": 3}, {"repeats": 1}),
     "bench_service": ({"repeats": 3}, {"repeats": 1}),
     "bench_build": ({"repeats": 5}, {"repeats": 2}),
     "bench_invoke": ({"n": 30}, {"n": 10}),

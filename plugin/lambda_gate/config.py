@@ -10,6 +10,7 @@ reads raw config and a bad value is reported by its config path.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -152,6 +153,8 @@ class EnvironmentSettings:
     backend_config: Path | None = None
     branches: tuple[str, ...] = ()
     protected: tuple[str, ...] | None = None
+    #: ``s3://bucket/prefix/``: deploy records shared by every machine (else local only).
+    records_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -428,6 +431,14 @@ def load(config: Any, *, root: Path | None = None,
             f"lambda_gate.environments.{env_name} sets both state and backend_config: "
             "keep one (a local state file, or a backend such as S3)."
         )
+    records_url = str(env_raw.get("records_url") or "").strip() or None
+    if records_url is not None and (not records_url.startswith("s3://")
+                                    or not records_url[5:].split("/")[0]):
+        raise ConfigError(
+            f"lambda_gate.environments.{env_name}.records_url is {records_url!r}: write it "
+            "as s3://BUCKET/PREFIX/ (a bucket this environment's credentials may read and "
+            "write), or remove it to keep the records on this machine only."
+        )
     env = EnvironmentSettings(
         name=env_name,
         region=str(env_raw.get("region") or os.environ.get("AWS_REGION")
@@ -442,7 +453,12 @@ def load(config: Any, *, root: Path | None = None,
         branches=as_list(env_raw.get("branches")),
         protected=(as_list(env_raw["protected"]) if "protected" in env_raw
                    and env_raw["protected"] is not None else None),
+        records_url=records_url,
     )
+
+    if env_raw.get("terraform_dir"):
+        # One environment may run a configuration of its own (another account's layout).
+        terraform = dataclasses.replace(terraform, dir=path(env_raw["terraform_dir"]))
 
     aliases = _section(raw, "aliases")
     local_aws = _section(raw, "local_aws")

@@ -111,7 +111,7 @@ def test_branches_deploy_to_dev_and_main_goes_through_approved_promotion(templat
     assert promote["alias"] == "main"
     assert promote["env"] == "prod"
     assert promote["approve"] is True
-    assert promote["version"]
+    assert "version" not in promote  # the version this commit's smoke run passed
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.parent.name)
@@ -154,21 +154,54 @@ def test_github_uploads_the_reports_directory_even_when_a_step_failed(tmp_path):
         assert uploads[0]["if"] == "always()"
 
 
-def carried_paths(tmp_path: Path) -> set[str]:
-    """What promote reads in a fresh checkout: the apply's outputs and the records."""
-    settings = example_settings("prod", tmp_path)
-    return {str(settings.records_dir.relative_to(tmp_path)),
-            str(settings.last_apply_path.relative_to(tmp_path))}
+def test_jobs_carry_nothing_but_the_repository():
+    circleci = [step for job in load(CIRCLECI)["jobs"].values() for step in job["steps"]]
+    github = [step for job in load(GITHUB)["jobs"].values() for step in job["steps"]]
+
+    assert not [step for step in circleci if isinstance(step, dict)
+                and ({"persist_to_workspace", "attach_workspace"} & step.keys())]
+    assert not [step for step in github
+                if step.get("uses", "").startswith("actions/download-artifact")]
+    assert "outputs" not in load(GITHUB)["jobs"]["publish-main"]
 
 
-def test_circleci_carries_the_records_from_publish_to_promote(tmp_path):
-    jobs = load(CIRCLECI)["jobs"]
-    persisted = next(step["persist_to_workspace"] for step in jobs["publish-main"]["steps"]
-                     if isinstance(step, dict) and "persist_to_workspace" in step)
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_state_and_records_are_shared_in_s3(environment, tmp_path):
+    env = example_settings(environment, tmp_path).environment
 
-    assert persisted["root"] == "."
-    assert carried_paths(tmp_path) <= set(persisted["paths"])
-    assert {"attach_workspace": {"at": "."}} in jobs["promote-main"]["steps"]
+    assert env.records_url and env.records_url.startswith("s3://")
+    assert env.backend_config is not None
+    assert "use_lockfile = true" in (EXAMPLES / "backend" / env.backend_config.name
+                                     ).read_text().replace("  ", " ")
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_every_path_the_settings_name_exists_once_copied(environment, tmp_path):
+    """var_files are the repository's own; backend files come from examples/ci/backend."""
+    repo = EXAMPLES.parents[1]
+    env = example_settings(environment, tmp_path).environment
+
+    for path in env.var_files:
+        assert (repo / path.relative_to(tmp_path)).is_file(), path
+    assert env.backend_config.relative_to(tmp_path).parent == Path("terraform/backend")
+    assert (EXAMPLES / "backend" / env.backend_config.name).is_file()
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.parent.name)
+def test_lambda_gate_is_installed_from_its_repository_by_url(template):
+    from packaging.requirements import Requirement
+
+    installs = [line for script in run_scripts(load(template))
+                for line in script.splitlines() if line.startswith("pip install")]
+    source = yaml.safe_load(template.read_text())
+    source = (source.get("env") or source["executors"]["python"]["environment"])[
+        "LAMBDA_GATE_SOURCE"]
+
+    assert installs and all("${LAMBDA_GATE_SOURCE}" in line for line in installs)
+    requirement = Requirement(shlex.split(installs[0])[2].replace(
+        "${LAMBDA_GATE_SOURCE}", source))
+    assert requirement.name == "lambda-gate"
+    assert requirement.url.startswith("git+https://")
 
 
 def test_circleci_promotes_only_after_a_manual_approval():
@@ -178,20 +211,6 @@ def test_circleci_promotes_only_after_a_manual_approval():
     assert jobs["approve-promotion"]["type"] == "approval"
     assert jobs["approve-promotion"]["requires"] == ["publish-main"]
     assert jobs["promote-main"]["requires"] == ["approve-promotion"]
-
-
-def test_github_carries_the_records_from_publish_to_promote(tmp_path):
-    jobs = load(GITHUB)["jobs"]
-    upload = next(step["with"] for step in jobs["publish-main"]["steps"]
-                  if step.get("uses", "").startswith("actions/upload-artifact")
-                  and step["with"]["name"] == "lambda-gate-prod")
-    download = next(step["with"] for step in jobs["promote-main"]["steps"]
-                    if step.get("uses", "").startswith("actions/download-artifact"))
-    settings_dir = str(example_settings("prod", tmp_path).env_state_dir.relative_to(tmp_path))
-
-    assert set(upload["path"].split()) == carried_paths(tmp_path)
-    assert upload["include-hidden-files"] is True
-    assert download == {"name": "lambda-gate-prod", "path": settings_dir}
 
 
 def test_github_promotes_only_through_the_production_environment():

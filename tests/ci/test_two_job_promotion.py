@@ -1,8 +1,10 @@
 """main's path through CI: publish and smoke-test in one job, promote in another.
 
-The promote job starts from a fresh checkout holding only what the CircleCI template
-carries through its workspace. It must find the smoke job's record there and move the
-protected alias to exactly the tested version; without the records it must refuse.
+The promote job starts from a fresh checkout holding only what a CI workspace carries
+(for teams whose records stay on the machine, without records_url; the templates
+share them through S3 instead and carry nothing). It must find the smoke job's record
+there and move the protected alias to exactly the tested version; without the records
+it must refuse.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import json
 import shutil
 
 import pytest
-import yaml
 
 FUNCTION = "gate-ci-jobs"
 ROLE = "arn:aws:iam::123456789012:role/lambda-gate-deploy"
@@ -29,16 +30,8 @@ lambda_gate:
 CHECKOUT = ("src", "smoke", "terraform", "tasks.py", "invoke.yaml")
 
 
-def carried_paths(examples) -> list[str]:
-    config = yaml.safe_load((examples / "circleci" / "config.yml").read_text())
-    steps = config["jobs"]["publish-main"]["steps"]
-    return next(step["persist_to_workspace"]["paths"] for step in steps
-                if isinstance(step, dict) and "persist_to_workspace" in step)
-
-
-@pytest.fixture(scope="module")
-def examples(request):
-    return request.config.rootpath / "examples" / "ci"
+#: What a workspace carries from the publish job to the promote job.
+CARRIED = [".lambda-gate/env/prod/records", ".lambda-gate/env/prod/last-apply.json", "reports"]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +77,8 @@ def test_the_smoke_job_leaves_its_record_in_the_reports(publish_job):
     assert (publish_job.root / "reports" / "smoke-1.xml").is_file()
 
 
-def test_promote_without_the_records_refuses_the_version(publish_job, tmp_path, examples):
-    carried = [p for p in carried_paths(examples) if not p.endswith("records")]
+def test_promote_without_the_records_refuses_the_version(publish_job, tmp_path):
+    carried = [p for p in CARRIED if not p.endswith("records")]
     checkout = fresh_checkout(publish_job, tmp_path, carried)
 
     result = promote(checkout, version_tested_in(checkout))
@@ -95,8 +88,8 @@ def test_promote_without_the_records_refuses_the_version(publish_job, tmp_path, 
 
 
 def test_promote_in_a_fresh_checkout_moves_the_alias_to_the_tested_version(
-        publish_job, tmp_path, examples, lambda_client):
-    checkout = fresh_checkout(publish_job, tmp_path, carried_paths(examples))
+        publish_job, tmp_path, lambda_client):
+    checkout = fresh_checkout(publish_job, tmp_path, CARRIED)
 
     result = promote(checkout, version_tested_in(checkout))
 

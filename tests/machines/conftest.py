@@ -37,6 +37,8 @@ How to use them::
   ``machine.communicate(proc)`` waits for it with a bound.
 - ``machine.commit(path, text)`` changes a file and commits it in that clone only;
   ``machine.git(...)`` runs any git command there (``checkout -b feature``).
+- ``backend_settings(key)`` is the text of a backend file for another state key (an
+  environment of one's own, as ``files={"terraform/backend/dev.s3.hcl": ...}``).
 - ``team.state()`` is terraform's state as the bucket holds it (``None`` before the
   first apply); ``team.lock_key`` is the key of terraform's lock file while a run holds
   it; ``s3_client`` is a boto3 client of the bucket's S3.
@@ -68,6 +70,7 @@ REPO = Path(__file__).resolve().parents[2]
 #: The backend settings the notes give for a local AWS; PORT is the session's.
 BACKEND_TEMPLATE = Path("/work/shared/notes/s3-backend-local.hcl")
 BUCKET = "team-tf-state"
+RECORDS_BUCKET = "team-records"
 ENV = "ci"
 ROLE = "arn:aws:iam::123456789012:role/lambda-gate-ci"
 BACKEND_FILE = "terraform/backend/ci.s3.hcl"
@@ -246,6 +249,19 @@ def state_bucket(s3_client) -> str:
     s3_client.put_bucket_versioning(Bucket=BUCKET,
                                     VersioningConfiguration={"Status": "Enabled"})
     return BUCKET
+
+
+@pytest.fixture(scope="session")
+def backend_settings(local_aws: LocalAws):
+    """``backend_settings(key)``: an S3 backend file's text for one more state key."""
+    return lambda key: backend_config(local_aws.url, key)
+
+
+@pytest.fixture(scope="session")
+def records_bucket(s3_client) -> str:
+    """A bucket for shared deploy records: ``records_url: s3://team-records/<prefix>/``."""
+    s3_client.create_bucket(Bucket=RECORDS_BUCKET)
+    return RECORDS_BUCKET
 
 
 def team_settings(function: str, extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -110,8 +110,9 @@ def test_status_before_any_apply_says_how_to_name_the_function(project):
     result = project.invoke("status")
 
     assert_clean_failure(result, 2, "no function to work on in environment 'local': no "
-                                    "apply is recorded there and lambda_gate.function.name "
-                                    "is not set.")
+                                    "apply is recorded there (nor does terraform's state "
+                                    "hold a function_name output) and "
+                                    "lambda_gate.function.name is not set.")
 
 
 def test_prune_without_keep_says_what_to_pass(project):

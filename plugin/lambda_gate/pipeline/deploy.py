@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import aliases, git, records
+from .. import aliases, git, record_store, records
 from ..aws import AwsTarget
 from ..build import BuildResult
 from ..config import Settings
@@ -30,7 +30,7 @@ from .steps import (
     terminal_confirm,
 )
 from .summary import SUCCESSFUL, deploy_summary
-from .targets import aws_target, deploying_branch, require_local_runtime
+from .targets import aws_target, deploying_branch, require_local_runtime, warn_local_state
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     record = records.DeployRecord(environment=settings.environment.name, alias=alias,
                                   git_branch=branch, git_commit=git.git_commit(settings.root))
     note_working_tree(settings, record, reporter)
+    targets: list[AwsTarget] = []  # where the record is shared, once it is known
     try:
-        _deploy(settings, options, reporter, record, confirm)
+        _deploy(settings, options, reporter, record, confirm, targets)
         return record
     except Error as exc:
         if record.outcome == "started":
@@ -76,18 +77,21 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
         record.durations = dict(reporter.durations)
         path = None
         if record.function is not None or record.outcome != "started":
-            path = save_record(settings, record)
+            path = save_record(settings, record, targets[0] if targets else None,
+                               reporter)
         if record.outcome != "dry-run":
             reporter.summary(deploy_summary(settings, record, path, reporter.failed_step),
                              ok=record.outcome in SUCCESSFUL)
 
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
-            record: records.DeployRecord, confirm) -> None:
+            record: records.DeployRecord, confirm, targets: list[AwsTarget]) -> None:
     # Every problem of the configuration, before anything is started or built.
+    warn_local_state(settings, reporter)
     check_configuration(settings, reporter)
     check_state_origin(settings, adopt=options.adopt_state)
-    target = aws_target(settings, reporter, branch=record.git_branch)
+    target = aws_target(settings, reporter, branch=record.git_branch, warn=False)
+    targets.append(target)
     require_local_runtime(settings, target)
     built = build_step(settings, reporter, force=options.force_build)
     record.artifact_sha256 = built.code_sha256
@@ -127,8 +131,8 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
     if current is not None and current.version == published.version and not current.weights:
         record.alias_after = current.version
         record.outcome = "unchanged"
-        record.smoke_passed = bool(records.passing_record(
-            settings.records_dir, published.function_name, published.version))
+        record.smoke_passed = bool(record_store.for_settings(settings, target).passing(
+            published.function_name, published.version))
         return
 
     result = smoke_step(settings, target, published, reporter,

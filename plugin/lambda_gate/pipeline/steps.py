@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import git, records
+from .. import git, record_store, records
 from ..aws import AwsTarget
 from ..build import BuildResult, build_package, code_sha256
 from ..config import Settings
@@ -112,13 +112,24 @@ def terminal_confirm(question: str) -> bool:
         return False
 
 
-def save_record(settings: Settings, record: records.DeployRecord) -> Path:
+def save_record(settings: Settings, record: records.DeployRecord,
+                target: AwsTarget | None = None, reporter: Reporter | None = None) -> Path:
     """Keep the record with the environment's others, and as the CI report.
 
-    ``reports_dir/deploy-record.json`` is always the latest one, at a fixed path a CI
-    job can store as an artifact next to the smoke tests' JUnit XML.
+    With a ``records_url`` the record is shared through S3 too (through ``target``);
+    when that upload fails, ``reporter`` is warned (the record stays on this machine),
+    else the error is raised. ``reports_dir/deploy-record.json`` is always the latest
+    one, at a fixed path a CI job can store as an artifact next to the JUnit XML.
     """
-    path = records.write(record, settings.records_dir)
+    store = record_store.for_settings(settings, target)
+    try:
+        path = store.write(record)
+    except record_store.RecordStoreError as exc:
+        if reporter is None:
+            raise
+        reporter.warn(f"{exc.message} The record is kept on this machine only: promote "
+                      "on another machine will not find it.")
+        path = records.write(record, settings.records_dir)
     reports = settings.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, reports / "deploy-record.json")

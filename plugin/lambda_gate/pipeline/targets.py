@@ -16,15 +16,28 @@ from typing import TYPE_CHECKING
 from .. import git
 from ..aws import AwsTarget, local_target, remote_target, require_branch
 from ..config import Settings
-from ..errors import ConfigError, LocalAwsError
+from ..errors import ConfigError, LocalAwsError, TerraformError
+from ..publish import TerraformOutputs, terraform_for
 from ..report import Reporter
 
 if TYPE_CHECKING:
     from ..local_aws.environments import EnvironmentSettings
 
 
+def warn_local_state(settings: Settings, reporter: Reporter) -> None:
+    """A shared environment whose state is a file on this machine: say so, first."""
+    env = settings.environment
+    if not env.local and env.backend_config is None:
+        reporter.warn(
+            f"environment {env.name!r} keeps its terraform state in a file on this machine "
+            f"({settings.state_path}): a deploy from any other machine (a CI job) will not "
+            "see it and will try to create the function again. Give the environment a "
+            f"backend_config (lambda_gate.environments.{env.name}.backend_config, an S3 "
+            "backend with locking: see terraform/backend/s3.hcl.example).")
+
+
 def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = None,
-               start_local: bool = True) -> AwsTarget:
+               start_local: bool = True, warn: bool = True) -> AwsTarget:
     """The AWS endpoint of the settings' environment.
 
     For ``local`` it starts the embedded local AWS when it is not running, and when that
@@ -36,6 +49,8 @@ def aws_target(settings: Settings, reporter: Reporter, *, branch: str | None = N
     permission to deploy.
     """
     env = settings.environment
+    if warn:
+        warn_local_state(settings, reporter)
     if not env.local or env.branches:
         branch = branch or deploying_branch(settings)
         require_branch(env, branch)
@@ -136,8 +151,16 @@ def _local_state_files(settings: Settings) -> list[Path]:
     return [p for p in candidates if p.exists()]
 
 
-def function_name(settings: Settings) -> str:
-    """The function the alias tasks work on: the environment's last apply, else config."""
+def function_name(settings: Settings, target: AwsTarget | None = None,
+                  reporter: Reporter | None = None) -> str:
+    """The function the alias tasks work on, on any machine.
+
+    ``lambda_gate.function.name``, else this machine's last apply, else terraform's
+    outputs read from the environment's state (the backend's, when it has one, so a
+    fresh clone in CI finds what another job applied), else an error naming the setting.
+    """
+    if settings.function.name:
+        return settings.function.name
     last = settings.last_apply_path
     if last.exists():
         try:
@@ -146,11 +169,24 @@ def function_name(settings: Settings) -> str:
             name = None
         if name:
             return str(name)
-    if settings.function.name:
-        return settings.function.name
+    state = ""
+    if target is not None:
+        try:
+            return _state_outputs(settings, target, reporter or Reporter()).function_name
+        except TerraformError:
+            state = " (nor does terraform's state hold a function_name output)"
     raise ConfigError(
         f"no function to work on in environment {settings.environment.name!r}: no apply "
-        "is recorded there and lambda_gate.function.name is not set. Run `invoke apply`, "
-        "or set the name in invoke.yaml (lambda_gate: {function: {name: ...}}) or "
-        "INVOKE_LAMBDA_GATE_FUNCTION_NAME."
+        f"is recorded there{state} and lambda_gate.function.name is not set. Set the name "
+        "in invoke.yaml "
+        "(lambda_gate: {function: {name: ...}}) or INVOKE_LAMBDA_GATE_FUNCTION_NAME, or "
+        "run `invoke apply` first."
     )
+
+
+def _state_outputs(settings: Settings, target: AwsTarget,
+                   reporter: Reporter) -> TerraformOutputs:
+    """terraform's outputs from the environment's state, without planning or applying."""
+    tf = terraform_for(settings, target, reporter, settings.build.artifact)
+    tf.ensure_init()
+    return tf.outputs()

@@ -2,10 +2,10 @@
 
 Before terraform runs, the configuration is checked (:mod:`.preflight`) and so is the
 state's origin (:mod:`.state_origin`); terraform then applies a saved plan the plan
-guard (:mod:`.plan_guard`) has read. An apply is
-skipped when nothing it depends on changed since the last successful one and Lambda
-confirms it, because an unchanged package must publish nothing and a no-op deploy should
-cost a second, not terraform's ten.
+guard (:mod:`.plan_guard`) has read. An apply is skipped when nothing it depends on
+changed since the last successful one, as AWS shows it (:mod:`.noop`), because an
+unchanged package must publish nothing and a no-op deploy should cost a second, not
+terraform's ten, on any machine.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from .. import record_store
 from ..aws import AwsTarget
 from ..config import Settings
 from ..errors import LambdaApiError, TerraformError
 from ..report import Reporter
-from . import plan_guard
+from . import local_backend, noop, plan_guard
 from .outputs import OutputNames
 from .preflight import check_configuration
 from .state_origin import check_state_origin, record_state_origin
@@ -41,13 +42,25 @@ class Published:
     applied: bool
 
 
+def working_dir(settings: Settings) -> Path:
+    """Where terraform runs: the configuration, or its copy with a local backend."""
+    if local_backend.overrides_backend(settings):
+        return local_backend.prepare(settings.terraform.dir,
+                                     settings.env_state_dir / "tf-config")
+    return settings.terraform.dir
+
+
 def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
                   artifact: Path, *, variables: Mapping[str, str] | None = None) -> Terraform:
     """terraform for the environment, given the artifact; ``variables`` replace the
     single function's (artifact_path, runtime, handler, architecture) when set."""
+    config_dir = working_dir(settings)
     env = dict(target.env)
+    env.update(noop.IGNORE_TAGS_ENV)
     tf_vars = dict(variables) if variables is not None else {
-        "artifact_path": str(artifact),
+        # Relative to terraform's working directory: the state records it as given, and
+        # a clone at another path must plan no change.
+        "artifact_path": os.path.relpath(artifact, config_dir),
         "runtime": settings.function.runtime,
         "handler": settings.function.handler,
         "architecture": settings.function.architecture,
@@ -58,7 +71,7 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
     env.update({f"TF_VAR_{k}": v for k, v in tf_vars.items()})
     environment = settings.environment
     return Terraform(
-        settings.terraform.dir,
+        config_dir,
         data_dir=settings.env_state_dir / "tf-data",
         binary=settings.terraform.binary,
         env=env,
@@ -87,8 +100,8 @@ def inputs_fingerprint(settings: Settings, artifact_sha: str,
     The configuration directory's files (a ``file()`` may read any of them), the
     environment's tfvars and state location, and every ``TF_VAR_`` value terraform would
     get (``tf_vars``, from :meth:`Terraform.input_variables`). Nothing volatile: no state,
-    no timestamps, no endpoint URL, so an unchanged deploy has an unchanged fingerprint.
-    Values are hashed, never stored.
+    no timestamps, no endpoint URL, and paths relative to the repository, so an unchanged
+    deploy has an unchanged fingerprint on every machine. Values are hashed, never stored.
     """
     digest = hashlib.sha256()
     tf_dir = settings.terraform.dir
@@ -109,10 +122,18 @@ def inputs_fingerprint(settings: Settings, artifact_sha: str,
         "artifact": artifact_sha,
         "tf_vars": dict(tf_vars),
         "env": [env.name, env.region, env.profile, env.role_arn,
-                str(env.backend_config or settings.state_path),
-                [str(p) for p in env.var_files]],
+                _portable(settings, env.backend_config or settings.state_path),
+                [_portable(settings, p) for p in env.var_files]],
     }, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _portable(settings: Settings, path: Path) -> str:
+    """``path`` as the same on every clone: relative to the repository when inside it."""
+    try:
+        return str(path.relative_to(settings.root))
+    except ValueError:
+        return str(path)
 
 
 def live_code_sha256(client, function: str, qualifier: str) -> str | None:
@@ -127,30 +148,24 @@ def live_code_sha256(client, function: str, qualifier: str) -> str | None:
 
 def unchanged_outputs(settings: Settings, target: AwsTarget, fingerprint: str,
                       artifact_sha: str) -> TerraformOutputs | None:
-    """The last apply's outputs when nothing changed since and Lambda agrees.
+    """The last apply's outputs when nothing changed since, as AWS shows it; else None.
 
-    Lambda is asked only when the inputs match the last apply's: a deploy with a change
-    goes on to terraform without waiting for a boto3 client.
+    The function is looked for under the names this machine knows (its last apply, the
+    settings): a fresh clone has no memory of its own, and needs none.
     """
-    last = settings.last_apply_path
-    if not last.exists():
-        return None
+    return noop.unchanged_in_aws(target.client("lambda"), function_candidates(settings),
+                                 fingerprint, artifact_sha)
+
+
+def function_candidates(settings: Settings) -> list[str]:
+    """The names the environment's function may have, without asking terraform."""
+    names = [settings.function.name or "", settings.terraform.vars.get("function_name", "")]
     try:
-        data = json.loads(last.read_text())
-    except ValueError:
-        return None
-    if data.get("fingerprint") != fingerprint:
-        return None
-    client = target.client("lambda")
-    outputs = TerraformOutputs(**data["outputs"])
-    for qualifier in (outputs.version, "$LATEST"):
-        if live_code_sha256(client, outputs.function_name, qualifier) != artifact_sha:
-            return None
-    # Same code is not enough: a configuration changed outside terraform (memory in the
-    # console) moves $LATEST's LastModified, and terraform must put it back.
-    if data.get("latest_modified") != _latest_modified(client, outputs.function_name):
-        return None
-    return outputs
+        names.insert(0, json.loads(settings.last_apply_path.read_text())
+                     ["outputs"]["function_name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return [str(name) for name in names if name]
 
 
 def _latest_modified(client, function: str) -> str | None:
@@ -257,11 +272,17 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             outputs = tf.outputs(OutputNames.from_settings(settings.terraform.outputs))
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
-            last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
+            summary = {"fingerprint": fingerprint, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,
                 "qualified_arn": outputs.qualified_arn},
                 "latest_modified": _latest_modified(target.client("lambda"),
-                                                    outputs.function_name)}))
+                                                    outputs.function_name)}
+            last.write_text(json.dumps(summary))
+            try:
+                record_store.for_settings(settings, target).write_last_apply(summary)
+            except record_store.RecordStoreError as exc:
+                reporter.warn(exc.message)
+            _remember_in_aws(target, reporter, outputs, fingerprint)
         client = target.client("lambda")  # made during terraform's run, or in the no-op check
         published = published_version(client, outputs, applied)
         reporter.detail(f"version {outputs.version} of {outputs.function_name}: "
@@ -278,3 +299,15 @@ def published_version(client, outputs: TerraformOutputs, applied: bool) -> Publi
     arn = outputs.qualified_arn or client.get_function_configuration(
         FunctionName=outputs.function_name, Qualifier=outputs.version)["FunctionArn"]
     return Published(outputs.function_name, outputs.version, arn, live, applied)
+
+
+def _remember_in_aws(target: AwsTarget, reporter: Reporter, outputs: TerraformOutputs,
+                     fingerprint: str) -> None:
+    """Tag the function so any machine can tell the next unchanged deploy is a no-op."""
+    try:
+        noop.mark_applied(target.client("lambda"), outputs.function_name, outputs.version,
+                          fingerprint)
+    except (ClientError, BotoCoreError) as exc:
+        reporter.warn(f"could not tag {outputs.function_name} with {noop.TAG} ({exc}): "
+                      "the next deploy of unchanged code runs terraform (it publishes "
+                      "nothing). Allow lambda:TagResource to let it skip terraform.")

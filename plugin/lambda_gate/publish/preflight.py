@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..report import Reporter
+from . import local_backend
 from .checks_module import ModuleFunction, check_module, find_module
 from .checks_provider import check_providers
 from .checks_resource import ARTIFACT_VARIABLE, check_resource
@@ -219,7 +220,9 @@ def check_configuration(settings: Settings, reporter: Reporter, *,
     ``local_state`` and ``shared_environment``.
     """
     env = settings.environment
-    local_state = env.backend_config is None
+    # The local environment runs a configuration that declares a backend with a local
+    # one in its place (:mod:`.local_backend`).
+    local_state = env.backend_config is None and not local_backend.overrides_backend(settings)
     shared = not env.local and not env.branches
     names = OutputNames.from_settings(settings.terraform.outputs)
     parameters = [local_state, shared, env.region, env.name, names.function_name,

@@ -57,8 +57,9 @@ def rollback(c, alias=None, to=None, env=None, approve=False, function=None):
                              approve=approve)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
-    function = function_name(settings)
-    client = _target(settings, reporter).client("lambda")
+    target = _target(settings, reporter)
+    function = function_name(settings, target, reporter)
+    client = target.client("lambda")
     _, target_version = aliases.rollback_target(client, function, alias, to)
     require_approval(settings, alias, target_version, approve=approve,
                               confirm=terminal_confirm)
@@ -79,8 +80,9 @@ def status(c, json_=False, env=None, function=None):
     if is_unit(settings, function):
         return unit.status(settings, function=function, as_json=json_)
     reporter = Reporter()
-    function = function_name(settings)
-    client = _target(settings, reporter).client("lambda")
+    target = _target(settings, reporter)
+    function = function_name(settings, target, reporter)
+    client = target.client("lambda")
     found = status_report.gather(client, function, settings.environment.name)
     if json_:
         print(json.dumps(found.as_json(), indent=2, sort_keys=True))
@@ -108,8 +110,8 @@ def prune(c, keep=None, dry_run=False, env=None, function=None):
     if is_unit(settings, function):
         return unit.prune(settings, function=function, keep=keep, dry_run=dry_run)
     reporter = Reporter()
-    function = function_name(settings)
     target = _target(settings, reporter)
+    function = function_name(settings, target, reporter)
     client = target.session.client("lambda", region_name=target.region,
                                    endpoint_url=target.endpoint_url,
                                    config=pruning.retry_config())
@@ -136,8 +138,9 @@ def cleanup(c, alias=None, env=None):
         raise ConfigError(f"alias {alias} is protected (lambda_gate.aliases.protected) and "
                           "is never deleted by cleanup; nothing was changed.")
     reporter = Reporter()
-    function = function_name(settings)
-    client = _target(settings, reporter).client("lambda")
+    target = _target(settings, reporter)
+    function = function_name(settings, target, reporter)
+    client = target.client("lambda")
     with reporter.step("cleanup"):
         removed = aliases.delete(client, function, alias)
     reporter.summary(f"deleted alias {alias} (it pointed at {aliases.describe(removed)})",

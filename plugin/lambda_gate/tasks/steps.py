@@ -7,7 +7,7 @@ import os
 
 from invoke import task
 
-from .. import aliases, config, publish, records
+from .. import aliases, config, git, publish, record_store, records
 from ..errors import Error, GateClosed
 from ..pipeline.deploy import DeployOptions
 from ..pipeline.deploy import deploy as run_deploy
@@ -19,7 +19,7 @@ from ..pipeline.steps import (
     smoke_step,
     terminal_confirm,
 )
-from ..pipeline.targets import aws_target, function_name
+from ..pipeline.targets import aws_target, deploying_branch, function_name
 from ..publish import plan_guard
 from ..report import Reporter
 from ..smoke import evaluate
@@ -136,21 +136,33 @@ def smoke(c, env=None, version=None, function=None):
                                code_sha256=published.code_sha256, tests_passed=result.passed,
                                tests_skipped=result.skipped, smoke_passed=True,
                                outcome="tested", durations=dict(reporter.durations))
-    save_record(settings, rec)
+    rec.git_commit = git.git_commit(settings.root)
+    rec.git_branch = deploying_branch(settings)
+    save_record(settings, rec, target)
     reporter.summary(decision.reason, ok=True)
 
 
-def _published(settings: config.Settings, target, version: str | None) -> publish.Published:
+def _last_applied_version(settings: config.Settings, store: record_store.RecordStore
+                          ) -> str | None:
+    """The version of the environment's last apply: this machine's, else the shared one."""
     last = settings.last_apply_path
+    data = json.loads(last.read_text()) if last.exists() else store.last_apply()
+    try:
+        return str(data["outputs"]["version"]) if data else None
+    except (KeyError, TypeError):
+        return None
+
+
+def _published(settings: config.Settings, target, version: str | None) -> publish.Published:
     if version is None:
-        if not last.exists():
+        version = _last_applied_version(settings, record_store.for_settings(settings, target))
+        if version is None:
             raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
                         "run `invoke apply` (or `invoke deploy`) first, or pass --version.")
-        version = json.loads(last.read_text())["outputs"]["version"]
     version = str(version)
     if not version.isdigit():
         raise Error(f"--version {version!r} is not a version number.", exit_code=2)
-    function = function_name(settings)
+    function = function_name(settings, target)
     client = target.client("lambda")
     sha = publish.live_code_sha256(client, function, version)
     if sha is None:
@@ -161,7 +173,8 @@ def _published(settings: config.Settings, target, version: str | None) -> publis
 
 
 @task(help={
-    "version": "Version to promote (default: the one the last apply published).",
+    "version": "Version to promote (default: the one the last apply published; on a "
+               "machine that applied nothing, the one this commit's smoke run passed).",
     "alias": "Alias to move (default: named after the git branch).",
     "env": "Environment (default: lambda_gate.environment).",
     "approve": "Approve moving a protected alias (CI's manual approval step).",
@@ -194,12 +207,12 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
     target = aws_target(settings, reporter, start_local=False)
+    store = record_store.for_settings(settings, target)
+    if version is None and not settings.last_apply_path.exists():
+        version = _tested_version_of_this_commit(settings, target, store)
     published = _published(settings, target, version)
-    if not force and records.passing_record(settings.records_dir,
-                                            published.function_name,
-                                            published.version) is None:
-        raise Error(f"no deploy record shows version {published.version} passed its smoke "
-                    "tests: run `invoke smoke --version N` first, or pass --force.")
+    if not force:
+        _require_evidence(store, published)
     require_approval(settings, alias, published.version, approve=approve,
                               confirm=terminal_confirm)
     with reporter.step("promote"):
@@ -213,6 +226,31 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
             change = aliases.promote(target.client("lambda"), published.function_name,
                                      alias, published.version)
     reporter.summary(change.summary(), ok=True)
+
+
+def _tested_version_of_this_commit(settings: config.Settings, target,
+                                   store: record_store.RecordStore) -> str | None:
+    """On a machine that applied nothing: the version this commit's smoke run passed."""
+    commit = git.git_commit(settings.root)
+    if commit is None:
+        return None
+    record = store.passing_for_commit(function_name(settings, target), commit)
+    return record.version if record else None
+
+
+def _require_evidence(store: record_store.RecordStore, published: publish.Published) -> None:
+    """A record of a passing smoke run of exactly this code, or no promotion."""
+    where = store.url or str(store.directory)
+    record = store.passing(published.function_name, published.version)
+    if record is None:
+        raise Error(f"no deploy record shows version {published.version} passed its smoke "
+                    f"tests (looked in {where}): run `invoke smoke --version N` first, or "
+                    "pass --force.")
+    if record.code_sha256 != published.code_sha256:
+        raise Error(f"the record of version {published.version}'s smoke run ({where}) shows "
+                    f"CodeSha256 {record.code_sha256}, but the version has "
+                    f"{published.code_sha256}: the tested code is not the code this version "
+                    "runs. Test it again (`invoke smoke --version N`), or pass --force.")
 
 
 @task(help={
