@@ -28,10 +28,10 @@ def test_the_function_answers_ping(lambda_invoke):
 
 
 def readme_article_edits() -> tuple[list[str], list[str], str]:
-    """README's two-line change for the article (old lines, new lines) and its variable."""
+    """README's line changes for the article (old lines, new lines) and its variable."""
     text = README.read_text()
     section = text[text.index("**The article's `lambda.tf`**"):text.index("**A module.**")]
-    block = re.search(r"```\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    block = "".join(re.findall(r"```\n(.*?)```", section, re.DOTALL)).splitlines()
     old = [line[1:] for line in block if line.startswith("-")]
     new = [line[1:] for line in block if line.startswith("+")]
     variable = re.search(r"`(variable \"artifact_path\" \{[^`]*\})`", section).group(1)
@@ -70,7 +70,7 @@ def next_run(project) -> None:
 def article(make_project):
     return node_project(make_project, "article", (
         "lambda_gate:\n"
-        "  function: {runtime: nodejs12.x, handler: dist/main.handler}\n"))
+        "  function: {runtime: nodejs20.x, handler: dist/main.handler}\n"))
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +94,13 @@ def edited_article(unedited_article, article, lambda_client):
 def test_the_unedited_article_gets_every_problem_before_any_build(unedited_article, article):
     output = unedited_article.stdout + unedited_article.stderr
     assert unedited_article.returncode == 2, output
-    assert "error: the terraform configuration in terraform/ has 2 problems" in output
+    assert "error: the terraform configuration in terraform/ has 3 problems" in output
     assert "1. terraform/lambda.tf:20: aws_lambda_function.lambda uploads" in output
     assert '     - filename         = "../lambda.zip"\n' in output
-    assert '2. terraform/: variable "artifact_path" is not declared' in output
+    assert ('2. terraform/lambda.tf:26: aws_lambda_function.lambda has runtime = '
+            '"nodejs12.x", but lambda-gate builds and checks the package for '
+            'lambda_gate.function.runtime = "nodejs20.x"') in output
+    assert '3. terraform/: variable "artifact_path" is not declared' in output
     assert "==> build" not in output
     assert not (article.root / "build").exists()
     assert "Traceback" not in output
@@ -109,7 +112,7 @@ def test_the_article_after_the_documented_edits_deploys_and_promotes(edited_arti
     assert (edited_article.versions, edited_article.aliases) == (["1"], {"main": "1"})
     config = lambda_client.get_function_configuration(FunctionName="api-backend",
                                                       Qualifier="main")
-    assert (config["Runtime"], config["Handler"]) == ("nodejs12.x", "dist/main.handler")
+    assert (config["Runtime"], config["Handler"]) == ("nodejs20.x", "dist/main.handler")
 
 
 # -- a module root ------------------------------------------------------------------------
