@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
         # Let an apply replace or destroy a function, alias or role in use (the
         # plan guard refuses it otherwise; --allow-replace does the same once).
         "allow_replace": False,
+        # Each terraform command is stopped (SIGINT, then killed) after this long.
+        "timeout": "1h",
     },
     # Lists are written as comma-separated strings, so that invoke's environment
     # overrides (INVOKE_LAMBDA_GATE_...) can set them: invoke refuses env values for
@@ -62,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
     "smoke": {
         "path": "smoke",
         "pytest_args": "",
+        # The smoke run is stopped after this long and the gate stays closed.
+        "timeout": "15m",
     },
     "aliases": {
         "protected": "main",
@@ -96,7 +101,10 @@ DEFAULTS: dict[str, Any] = {
     "functions": {},
 }
 
-_RUNTIMES_PREFIXES = ("python3.", "nodejs")
+#: The runtimes Lambda offers for new functions (python3.8 and nodejs16.x are closed to
+#: creation). A name outside the list would pass the build and fail inside terraform.
+RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
+            "nodejs18.x", "nodejs20.x", "nodejs22.x")
 #: Files and directories at a repository's root that are not function code: tests,
 #: CI configuration and lambda-gate's own (what ``lambda-gate init`` writes).
 _REPOSITORY_FILES = ("tests", "test", ".github", ".circleci", "tasks.py", "invoke.yaml",
@@ -167,6 +175,7 @@ class TerraformSettings:
     #: left out keeps lambda-gate's defaults.
     outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     allow_replace: bool = False
+    timeout: float | None = None
 
 
 #: The file name of an environment's last-apply summary.
@@ -217,6 +226,7 @@ class Settings:
     def is_unit(self) -> bool:
         """Whether ``lambda_gate.functions`` configures a unit of several functions."""
         return len(self.functions) > 1 or any(f.key != SINGLE_KEY for f in self.functions)
+    smoke_timeout: float | None = 900.0
 
     @property
     def env_state_dir(self) -> Path:
@@ -275,10 +285,10 @@ def as_list(value: Any) -> tuple[str, ...]:
 
 def check_function(where: str, runtime: str, architecture: str) -> None:
     """A runtime and an architecture lambda-gate can build for, or a ConfigError."""
-    if not runtime.startswith(_RUNTIMES_PREFIXES):
+    if runtime not in RUNTIMES:
         raise ConfigError(
-            f"{where}.runtime {runtime!r} is not supported: use a "
-            "python3.x or nodejsNN.x runtime."
+            f"{where}.runtime {runtime!r} is not a Lambda runtime lambda-gate builds "
+            f"for: use one of {', '.join(RUNTIMES)}."
         )
     if architecture not in _ARCHITECTURES:
         raise ConfigError(
@@ -317,6 +327,38 @@ def _number(section: Mapping[str, Any], key: str, default: float, kind: type) ->
     if value <= 0:
         raise ConfigError(f"lambda_gate.local_aws.{key} must be above 0, got {raw!r}.")
     return value
+
+
+_DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*$")
+
+
+def _duration(value: Any, path: str) -> float | None:
+    """Seconds from ``900``, ``"900s"``, ``"15m"``, ``"1h30m"``; 0 or none: no limit."""
+    if value in (None, "", 0, "0", "none"):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise ConfigError(f"lambda_gate.{path} must be a duration such as 900, 90s, 15m or "
+                          f"1h30m (0 for no limit), got {value!r}.")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds) or None
+
+
+def _tf_value(value: Any, name: str) -> str:
+    """A ``TF_VAR_`` value as terraform parses it: a map or list as an HCL (JSON) literal,
+    a boolean as ``true``/``false``; Python's own spelling of either would not parse."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (Mapping, list, tuple)):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    if value is None:
+        raise ConfigError(f"lambda_gate.terraform.vars.{name} has no value: give it one, "
+                          "or remove it to use the variable's default.")
+    return str(value)
 
 
 def _plain(value: Any) -> Any:
@@ -409,9 +451,10 @@ def load(config: Any, *, root: Path | None = None,
         dir=path(_required(tf, "terraform", "dir")),
         binary=str(tf.get("binary") or "terraform"),
         plugin_dir=path(tf["plugin_dir"]) if tf.get("plugin_dir") else None,
-        vars={str(k): str(v) for k, v in tf_vars.items()},
+        vars={str(k): _tf_value(v, str(k)) for k, v in tf_vars.items()},
         outputs=_output_names(tf.get("outputs")),
         allow_replace=_as_bool(tf.get("allow_replace")),
+        timeout=_duration(tf.get("timeout"), "terraform.timeout"),
     )
 
     env_name = environment or str(raw.get("environment") or "local")
@@ -495,4 +538,5 @@ def load(config: Any, *, root: Path | None = None,
         reports_dir=path(reports) if reports else state_dir / "reports",
         functions=service.parse(raw.get("functions"), function=function, build=build,
                                 smoke_path=smoke_path, path=path),
+        smoke_timeout=_duration(smoke.get("timeout", "15m"), "smoke.timeout"),
     )

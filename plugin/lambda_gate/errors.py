@@ -63,3 +63,9 @@ class ApprovalRequired(Error):
 
 class LocalAwsError(Error):
     """The embedded local AWS could not be started, reached or stopped."""
+
+
+class Interrupted(Error):
+    """SIGINT or SIGTERM stopped a step; its child process was stopped cleanly first."""
+
+    exit_code = 130

@@ -99,7 +99,7 @@ def test_a_cancelled_run_runs_no_test_and_leaves_no_process(tmp_path, published)
     (tmp_path / "smoke" / "test_it.py").write_text("def test_ok(lambda_target):\n    pass\n")
     prepared = SmokeRun([tmp_path / "smoke"], junit=tmp_path / "junit.xml",
                         env=dict(os.environ), cwd=tmp_path)
-    process = prepared.proc
+    process = prepared.child.proc if prepared.child else None
 
     prepared.cancel()
 

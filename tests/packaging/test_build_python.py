@@ -319,3 +319,15 @@ def test_a_source_file_shadowing_a_dependency_wins_with_a_warning(
     assert f"build: warning: {result.warnings[0]}" in lines
     with zipfile.ZipFile(result.path) as zf:
         assert zf.read("markupsafe/_native.py") == b"# ours\n"
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_it(
+        source: Path, make_settings: MakeSettings) -> None:
+    with open(os.path.join(os.fsencode(source), b"caf\xe9.txt"), "w") as f:
+        f.write("latin-1 name\n")
+    settings = make_settings(source)
+
+    with pytest.raises(BuildError, match=r"caf\\xe9\.txt: the file name is not valid UTF-8; "
+                                         r"rename it, or exclude it"):
+        build_package(settings, log=quiet)
+    assert not settings.artifact.exists()

@@ -60,7 +60,16 @@ def test_environment_variables_override_lists_as_comma_separated_strings(monkeyp
     ({"function": {"handler": ""}},
      "lambda_gate.function.handler is not set: add it to invoke.yaml"),
     ({"function": {"runtime": "java21"}},
-     "lambda_gate.function.runtime 'java21' is not supported: use a python3.x or nodejsNN.x"),
+     "lambda_gate.function.runtime 'java21' is not a Lambda runtime lambda-gate builds for: "
+     "use one of python3.9,"),
+    ({"function": {"runtime": "python3.99"}},
+     "lambda_gate.function.runtime 'python3.99' is not a Lambda runtime"),
+    ({"smoke": {"timeout": "soon"}},
+     "lambda_gate.smoke.timeout must be a duration such as 900, 90s, 15m or 1h30m"),
+    ({"terraform": {"timeout": -5}},
+     "lambda_gate.terraform.timeout must be a duration"),
+    ({"terraform": {"vars": {"memory_size": None}}},
+     "lambda_gate.terraform.vars.memory_size has no value"),
     ({"function": {"architecture": "sparc"}},
      "lambda_gate.function.architecture 'sparc' is not one of x86_64, arm64."),
     ({"local_aws": {"port": "eighty"}},
@@ -70,7 +79,8 @@ def test_environment_variables_override_lists_as_comma_separated_strings(monkeyp
     ({"terraform": {"vars": "memory_size=256"}},
      "lambda_gate.terraform.vars must be a mapping of name: value."),
     ({"smoke": "tests/smoke"}, "lambda_gate.smoke must be a mapping, got 'tests/smoke'."),
-], ids=["missing", "runtime", "architecture", "port", "state-and-backend", "vars", "section"])
+], ids=["missing", "runtime", "unknown-python", "smoke-timeout", "terraform-timeout",
+        "var-without-value", "architecture", "port", "state-and-backend", "vars", "section"])
 def test_a_bad_setting_is_named_by_its_path(sections, message):
     with pytest.raises(ConfigError) as raised:
         settings_with(**sections)
@@ -82,3 +92,27 @@ def test_settings_without_the_collection_say_where_they_come_from():
     with pytest.raises(ConfigError, match="no lambda_gate settings found: use the collection "
                                           "from lambda_gate.tasks"):
         config.load({}, root=Path("/repo"))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    (900, 900.0), ("90s", 90.0), ("15m", 900.0), ("1h30m", 5400.0), ("0", None), (0, None),
+])
+def test_timeouts_take_seconds_or_a_duration(value, seconds):
+    settings = settings_with(smoke={"timeout": value}, terraform={"timeout": value})
+
+    assert settings.smoke_timeout == seconds
+    assert settings.terraform.timeout == seconds
+
+
+def test_the_smoke_timeout_defaults_to_fifteen_minutes():
+    assert settings_with().smoke_timeout == 900.0
+
+
+def test_terraform_vars_that_are_maps_lists_or_booleans_reach_terraform_as_hcl():
+    settings = settings_with(terraform={"vars": {
+        "environment_variables": {"LOG_LEVEL": "debug"}, "subnets": ["a", "b"],
+        "tracing": True, "memory_size": 256}})
+
+    assert settings.terraform.vars == {
+        "environment_variables": '{"LOG_LEVEL": "debug"}', "subnets": '["a", "b"]',
+        "tracing": "true", "memory_size": "256"}

@@ -192,7 +192,7 @@ def rollback_target(client, function: str, alias: str,
     from the alias's recorded history. Refuses when there is no history or that version
     no longer exists.
     """
-    if to is not None and not str(to).isdigit():
+    if to is not None and not (str(to).isascii() and str(to).isdigit()):
         raise ConfigError(f"--to {to!r} is not a version number.")
     current = get_alias(client, function, alias)
     if current is None:

@@ -54,6 +54,6 @@ def validate_alias(name: str) -> str:
 
 def resolve_alias(explicit: str | None, *, cwd: Path | None = None) -> str:
     """``--alias`` as given (validated), else the mapped branch name."""
-    if explicit:
+    if explicit is not None:  # "" too: an empty --alias is a mistake, not "the branch's"
         return validate_alias(explicit)
     return alias_for_branch(current_branch(cwd=cwd))

@@ -76,13 +76,15 @@ def content_hashes(cache_dir: Path, files: Iterable[SourceFile]) -> dict[str, st
         memo: dict[str, list[Any]] = json.loads(memo_path.read_bytes())
     except (OSError, ValueError):
         memo = {}
+    if not isinstance(memo, dict):
+        memo = {}  # not what this version writes: every file is hashed again
     now = time.time_ns()
     result: dict[str, str] = {}
     kept: dict[str, list[Any]] = {}  # only this tree's files: the memo cannot grow stale
     for path, st in files:
         sig = signature(st)
         known = memo.get(path)
-        if known is not None and known[:4] == sig:
+        if isinstance(known, list) and len(known) == 5 and known[:4] == sig:
             result[path] = known[4]
             kept[path] = known
             continue

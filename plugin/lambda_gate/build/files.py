@@ -77,6 +77,8 @@ def collect(root: Path, skip: Filter, prefix: str = "",
         with os.scandir(directory) as entries:
             for entry in entries:
                 name = entry.name
+                if not name.isascii():
+                    _check_name(entry)
                 child = rel + name
                 if entry.is_dir():
                     if skip(child, name, True):
@@ -106,6 +108,17 @@ def collect(root: Path, skip: Filter, prefix: str = "",
 
     walk(str(root), "", None)
     return found
+
+
+def _check_name(entry: os.DirEntry[str]) -> None:
+    """A name that is not UTF-8 (Python keeps its bytes as surrogates) cannot be stored
+    in a zip that Lambda unpacks, nor printed: refuse it, naming it readably."""
+    try:
+        entry.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(entry.path).decode("utf-8", "backslashreplace")
+        raise BuildError(f"{shown}: the file name is not valid UTF-8; rename it, or exclude "
+                         "it with lambda_gate.build.exclude.") from None
 
 
 def _matches(rel: str, name: str, patterns: tuple[str, ...]) -> bool:

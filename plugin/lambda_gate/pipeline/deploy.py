@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .. import aliases, git, record_store, records
 from ..aws import AwsTarget
 from ..build import BuildResult
 from ..config import Settings
-from ..errors import ApprovalRequired, Error, GateClosed
+from ..errors import ApprovalRequired, Error, GateClosed, Interrupted
 from ..publish import apply_step, check_configuration, check_state_origin
 from ..report import Reporter
 from ..smoke import SmokeRun, evaluate
@@ -30,7 +32,13 @@ from .steps import (
     terminal_confirm,
 )
 from .summary import SUCCESSFUL, deploy_summary
-from .targets import aws_target, deploying_branch, require_local_runtime, warn_local_state
+from .targets import (
+    aws_target,
+    deploying_branch,
+    function_name,
+    require_local_runtime,
+    warn_local_state,
+)
 
 
 @dataclass(frozen=True)
@@ -42,11 +50,12 @@ class DeployOptions:
     dry_run: bool = False
     allow_replace: bool = False
     adopt_state: bool = False
+    import_function: bool = False
 
 
 def deploy_alias(settings: Settings, alias: str | None) -> tuple[str, str | None]:
     """The alias a deploy moves (``--alias``, else the branch's) and the git branch."""
-    if alias:
+    if alias is not None:  # "" too: an empty --alias is a mistake, not "the branch's"
         aliases.validate_alias(alias)
         return alias, deploying_branch(settings)  # for the record and the branch guard
     branch = git.current_branch(cwd=settings.root)
@@ -68,6 +77,13 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
     try:
         _deploy(settings, options, reporter, record, confirm, targets)
         return record
+    except (KeyboardInterrupt, Interrupted) as exc:
+        record.outcome = "interrupted"
+        record.reason = exc.message if isinstance(exc, Interrupted) else "interrupted"
+        read_back_alias(settings, targets, record)
+        raise Interrupted(
+            f"{record.reason} The deploy record says what Lambda shows now; the next "
+            "deploy finishes what this one started.") from None
     except Error as exc:
         if record.outcome == "started":
             record.outcome = "failed"
@@ -77,11 +93,36 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
         record.durations = dict(reporter.durations)
         path = None
         if record.function is not None or record.outcome != "started":
-            path = save_record(settings, record, targets[0] if targets else None,
-                               reporter)
+            try:
+                path = save_record(settings, record, targets[0] if targets else None,
+                                   reporter)
+            except OSError as exc:
+                # What happened in AWS comes first: a moved alias stays a success.
+                reporter.warn(f"the deploy record could not be written ({exc.strerror}: "
+                              f"{exc.filename}); `invoke promote` will not find it as "
+                              "evidence for this version")
         if record.outcome != "dry-run":
             reporter.summary(deploy_summary(settings, record, path, reporter.failed_step),
                              ok=record.outcome in SUCCESSFUL)
+
+
+def read_back_alias(settings: Settings, targets: list[AwsTarget],
+                    record: records.DeployRecord) -> None:
+    """Fill the record's alias before and after from Lambda, after an interrupt.
+
+    Before the alias was read by this deploy it cannot have moved, so what Lambda shows
+    is both. Nothing is filled in when Lambda cannot be asked.
+    """
+    if not targets or record.alias is None:
+        return
+    try:
+        function = record.function or function_name(settings, targets[0])
+        current = aliases.get_alias(targets[0].client("lambda"), function, record.alias)
+    except (Error, ClientError, BotoCoreError):
+        return
+    record.alias_after = current.version if current else None
+    if record.function is None:
+        record.alias_before = record.alias_after
 
 
 def _deploy(settings: Settings, options: DeployOptions, reporter: Reporter,
@@ -120,7 +161,8 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
     published = apply_step(settings, target, reporter, artifact_sha=built.code_sha256,
                            full=options.full, before_terraform=warm_up,
                            allow_replace=options.allow_replace,
-                           adopt_state=options.adopt_state, confirm=confirm)
+                           adopt_state=options.adopt_state, confirm=confirm,
+                           import_function=options.import_function)
     record.function = published.function_name
     record.version = published.version
     record.qualified_arn = published.qualified_arn
@@ -128,7 +170,9 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
     client = target.client("lambda")
     current = aliases.get_alias(client, published.function_name, alias)
     record.alias_before = current.version if current else None
-    if current is not None and current.version == published.version and not current.weights:
+    # "Nothing to deploy" only when the alias's version really holds the artifact.
+    if (current is not None and current.version == published.version and not current.weights
+            and published.code_sha256 == built.code_sha256):
         record.alias_after = current.version
         record.outcome = "unchanged"
         record.smoke_passed = bool(record_store.for_settings(settings, target).passing(

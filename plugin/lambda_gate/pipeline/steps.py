@@ -52,7 +52,8 @@ def start_smoke(settings: Settings, target: AwsTarget, reporter: Reporter, *,
     color = "--color=yes" if reporter.color else "--color=no"
     return SmokeRun([path or settings.smoke_path], junit=settings.reports_dir / junit,
                           env=target.env, cwd=settings.root,
-                          extra=(color, *settings.smoke_args))
+                          extra=(color, *settings.smoke_args),
+                          timeout=settings.smoke_timeout)
 
 
 def smoke_step(settings: Settings, target: AwsTarget, published: Published,

@@ -65,6 +65,15 @@ def deploy_summary(settings: Settings, record: DeployRecord, record_path: Path |
     elif record.outcome == "approval-required":
         parts = [f"waiting for approval: version {record.version} passed its smoke tests",
                  _alias_stays(record), _tests(record)]
+    elif record.outcome == "interrupted":
+        where = f" in {failed_step}" if failed_step else ""
+        if record.alias_after is not None and record.alias_after != record.alias_before:
+            moved = f"{record.alias} moved: {record.alias_before} -> {record.alias_after}"
+        elif record.alias_after is not None:
+            moved = f"{record.alias} at {record.alias_after}"
+        else:
+            moved = f"{record.alias} untouched"
+        parts = [f"interrupted{where}", moved]
     elif record.outcome == "gate-closed":
         parts = [f"gate closed: version {record.version} not promoted", _alias_stays(record),
                  _tests(record)]

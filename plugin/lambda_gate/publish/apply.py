@@ -24,7 +24,8 @@ from ..aws import AwsTarget
 from ..config import Settings
 from ..errors import LambdaApiError, TerraformError
 from ..report import Reporter
-from . import local_backend, noop, plan_guard
+from . import local_backend, noop, plan_guard, unmanaged
+from .converge import converge
 from .outputs import OutputNames
 from .preflight import check_configuration
 from .state_origin import check_state_origin, record_state_origin
@@ -83,6 +84,7 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
         log=reporter.detail,
         verbose=reporter.verbose,
         log_dir=settings.env_state_dir / "logs",
+        timeout=settings.terraform.timeout,
     )
 
 
@@ -178,16 +180,20 @@ def _latest_modified(client, function: str) -> str | None:
 def run_apply(tf: Terraform, target: AwsTarget, reporter: Reporter, *,
               settings: Settings, before: Callable[[], None] | None = None,
               allow_replace: bool = False,
-              confirm: Callable[[str], bool] | None = None) -> bool:
+              confirm: Callable[[str], bool] | None = None,
+              after_init: Callable[[], None] | None = None) -> bool:
     """The guarded apply (:func:`guarded_apply`), its time in the durations.
 
     ``before`` runs first; the Lambda client is made in the background meanwhile.
+    ``after_init`` runs once terraform is initialised, just before the plan.
     Returns whether anything was applied.
     """
     if before is not None:
         before()
     target.warm("lambda")
     tf.ensure_init()  # an init failure is not an apply that stopped half way
+    if after_init is not None:
+        after_init()
     try:
         return guarded_apply(settings, tf, reporter, allow_replace=allow_replace,
                              confirm=confirm)
@@ -243,7 +249,8 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                artifact_sha: str, full: bool = False,
                before_terraform: Callable[[], None] | None = None,
                allow_replace: bool = False, adopt_state: bool = False,
-               confirm: Callable[[str], bool] | None = None) -> Published:
+               confirm: Callable[[str], bool] | None = None,
+               import_function: bool = False) -> Published:
     """Publish the artifact through terraform, unless nothing changed since last time.
 
     ``before_terraform`` is called just before terraform runs (never when the apply is
@@ -251,7 +258,8 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
     Lambda client is made meanwhile too, in the background. The plan guard
     (:func:`guarded_apply`) refuses replacing a function unless ``allow_replace`` or
     ``confirm`` says yes; a state another configuration made is refused unless
-    ``adopt_state``.
+    ``adopt_state``. A function Lambda has and the state lacks stops the apply before
+    terraform runs, unless ``import_function`` imports it.
     """
     with reporter.step("apply"):
         check_configuration(settings, reporter)
@@ -267,27 +275,62 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                 record_state_origin(settings)
         else:
             run_apply(tf, target, reporter, settings=settings, before=before_terraform,
-                      allow_replace=allow_replace, confirm=confirm)
+                      allow_replace=allow_replace, confirm=confirm,
+                      after_init=lambda: adopt_or_refuse(settings, tf, target, reporter,
+                                                         adopt=import_function))
             record_state_origin(settings)
             outputs = tf.outputs(OutputNames.from_settings(settings.terraform.outputs))
+        client = target.client("lambda")  # made during terraform's run, or in the no-op check
+        if applied:
+            outputs = converged_outputs(settings.build.artifact, client, outputs,
+                                        artifact_sha, reporter)
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
             summary = {"fingerprint": fingerprint, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,
                 "qualified_arn": outputs.qualified_arn},
-                "latest_modified": _latest_modified(target.client("lambda"),
-                                                    outputs.function_name)}
+                "latest_modified": _latest_modified(client, outputs.function_name)}
             last.write_text(json.dumps(summary))
             try:
                 record_store.for_settings(settings, target).write_last_apply(summary)
             except record_store.RecordStoreError as exc:
                 reporter.warn(exc.message)
             _remember_in_aws(target, reporter, outputs, fingerprint)
-        client = target.client("lambda")  # made during terraform's run, or in the no-op check
         published = published_version(client, outputs, applied)
         reporter.detail(f"version {outputs.version} of {outputs.function_name}: "
                         f"{published.qualified_arn}")
     return published
+
+
+def adopt_or_refuse(settings: Settings, tf: Terraform, target: AwsTarget, reporter: Reporter,
+                    *, adopt: bool) -> None:
+    """Stop before terraform when Lambda has the function its state lacks, unless
+    ``adopt``: then import it into the state first."""
+    found = unmanaged.find(tf, target.client("lambda"), settings.terraform.dir)
+    if found is None:
+        return
+    if not adopt:
+        raise unmanaged.refusal(
+            tf, *found, settings.build.artifact, environment=settings.environment.name,
+            adopt_command=f"invoke deploy --import-function --env "
+                          f"{settings.environment.name}")
+    reporter.detail(f"importing function {found[1]} into the state as {found[0]}")
+    tf.import_resource(*found)
+
+
+def converged_outputs(artifact: Path, client, outputs: TerraformOutputs,
+                      artifact_sha: str, reporter: Reporter) -> TerraformOutputs:
+    """terraform's outputs, or the version lambda-gate published when the one terraform
+    reports does not hold the artifact (see :mod:`.converge`)."""
+    live = live_code_sha256(client, outputs.function_name, outputs.version)
+    if live is None:
+        return outputs  # published_version says so
+    fixed = converge(client, outputs.function_name, outputs.version, live,
+                     artifact, artifact_sha, reporter_warn=reporter.warn)
+    if fixed.action is None:
+        return outputs
+    return TerraformOutputs(outputs.function_name, fixed.version, fixed.qualified_arn,
+                            outputs.raw)
 
 
 def published_version(client, outputs: TerraformOutputs, applied: bool) -> Published:

@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, TerraformError
+from ..children import Child, format_seconds
+from ..errors import ConfigError, Interrupted, TerraformError
 from .outputs import DEFAULT_OUTPUTS, OutputNames, TerraformOutputs, outputs_from
 from .provider_mirror import cli_config_for_mirror, missing_providers, provider_hint
 from .tf_output import condensed
@@ -135,6 +136,7 @@ class Terraform:
         log: Callable[[str], None] = print,
         verbose: bool = True,
         log_dir: Path | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
@@ -147,6 +149,8 @@ class Terraform:
         self.log = log
         self.verbose = verbose
         self.log_dir = log_dir
+        #: Seconds each terraform command may run before it is stopped (None: no limit).
+        self.timeout = timeout
         self._env = dict(env if env is not None else os.environ)
         #: Wall time spent in terraform's processes so far, so a deploy can tell its own
         #: overhead from terraform's.
@@ -196,28 +200,37 @@ class Terraform:
             argv.append("-no-color")
         started = time.perf_counter()
         try:
-            proc = subprocess.Popen(
-                argv, cwd=self.config_dir, env=self.environment(), text=True,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace",
-            )
+            child = Child(argv, cwd=self.config_dir, env=self.environment(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace")
         except OSError as exc:
             raise TerraformError(f"could not run terraform: {exc}; {INSTALL_HINT}.") from None
+        child.start_timeout(self.timeout)
         captured: list[str] = []
         shown = without_state_flag_warning(self.log if self.verbose
                                            else condensed(self.log))
-        assert proc.stdout is not None
-        for line in proc.stdout:
+
+        def on_line(line: str) -> None:
             captured.append(line)
             if stream:
                 shown(line.rstrip("\n"))
-        code = proc.wait()
+
+        child.read(on_line)
+        code = child.wait()
         self.seconds += time.perf_counter() - started
         output = "".join(captured)
         # show -json prints every value in the clear, the function's environment too.
         log_file = None if args[0] == "show" else self._keep_log(args[0], output)
+        what = what or f"terraform {args[0]}"
+        if child.interrupted:
+            raise Interrupted(f"{what} was interrupted; terraform stopped cleanly (exit "
+                              f"{code}), keeping in its state what it had changed.")
+        if child.timed_out:
+            raise TerraformError(
+                f"{what} timed out after {format_seconds(self.timeout or 0)} "
+                "(lambda_gate.terraform.timeout) and was stopped; terraform kept in its "
+                "state what it had changed. Run again, or raise the timeout.")
         if code not in ok_codes:
-            raise TerraformError(self._explain(what or f"terraform {args[0]}", code, output,
-                                               log_file))
+            raise TerraformError(self._explain(what, code, output, log_file))
         return subprocess.CompletedProcess(argv, code, output, "")
 
     def _keep_log(self, command: str, output: str) -> Path | None:
@@ -303,6 +316,12 @@ class Terraform:
         if self.state_path is not None:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
         self.run(["apply", "-auto-approve", *self._common_args()], what="terraform apply")
+
+    def import_resource(self, address: str, resource_id: str) -> None:
+        """``terraform import``: adopt a resource that exists into this state."""
+        self.ensure_init()
+        self.run(["import", *self._common_args(), address, resource_id],
+                 what="terraform import")
 
     def plan(self, out: Path | None = None) -> PlanResult:
         """A plan, streamed; ``changes`` is true when it would change anything.

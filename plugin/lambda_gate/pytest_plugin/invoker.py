@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,8 +63,20 @@ class InvokeResult:
         return self.function_error is None and 200 <= self.status_code < 300
 
 
+#: A credential printed with its name (``os.environ`` dumped, a boto3 debug log): the
+#: execution role's keys that Lambda hands the function are in no configuration the
+#: plugin can read, so they are recognised by the names they travel under.
+_CREDENTIAL = re.compile(
+    r"(?i)(aws_secret_access_key|aws_session_token|aws_security_token|secretaccesskey|"
+    r"sessiontoken)([\"']?\s*[=:]\s*[\"']?)([A-Za-z0-9/+=]{8,})")
+
+
 class Redactor:
-    """Replaces secret values in text; its repr never shows them."""
+    """Replaces secret values in text; its repr never shows them.
+
+    The function's environment values given to it, and any AWS secret key or session
+    token shown with its name.
+    """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values = sorted({v for v in values if len(v) >= MIN_REDACTED_LENGTH},
@@ -72,7 +85,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, REDACTED)
-        return text
+        return _CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._values)} values)"

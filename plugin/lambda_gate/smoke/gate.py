@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..children import format_seconds
 from .run import SmokeResult
 
 
@@ -23,6 +24,10 @@ class GateDecision:
 
 def evaluate(smoke: SmokeResult, *, published_arn: str, published_version: str,
              artifact_code_sha256: str, live_code_sha256: str) -> GateDecision:
+    if smoke.timed_out_after is not None:
+        return GateDecision(False, f"smoke tests timed out after "
+                                   f"{format_seconds(smoke.timed_out_after)} "
+                                   "(lambda_gate.smoke.timeout) and were stopped")
     if smoke.failed or smoke.errors:
         names = ", ".join(smoke.failed_tests) or "see the output above"
         count = smoke.failed + smoke.errors

@@ -8,6 +8,7 @@ from that report, so the gate trusts what pytest ran rather than what we asked f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, GateClosed
+from ..children import Child
+from ..errors import ConfigError, GateClosed, Interrupted
 from ..handoff import INVOKED_PROPERTY, TARGET_FD_VARIABLE
 
 PROPERTY_PREFIX = "lambda_gate."
@@ -36,6 +38,8 @@ class SmokeResult:
     junit_path: Path
     #: Passing tests that invoked the version under test (the plugin's evidence).
     invoking_tests: tuple[str, ...] = ()
+    #: The timeout that stopped the run, in seconds; None when it ended on its own.
+    timed_out_after: float | None = None
 
 
 def pytest_command(paths: Sequence[Path], qualified_arn: str | None, junit: Path,
@@ -93,7 +97,8 @@ class SmokeRun:
     """
 
     def __init__(self, paths: Sequence[Path], *, junit: Path, env: Mapping[str, str],
-                 cwd: Path, extra: Sequence[str] = (), allow_alias: bool = False) -> None:
+                 cwd: Path, extra: Sequence[str] = (), allow_alias: bool = False,
+                 timeout: float | None = None) -> None:
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise ConfigError(
@@ -103,30 +108,38 @@ class SmokeRun:
         junit.parent.mkdir(parents=True, exist_ok=True)
         junit.unlink(missing_ok=True)
         self.junit = junit
+        self.timeout = timeout
         read_end, self._write_end = os.pipe()
         argv = pytest_command(paths, None, junit, extra, allow_alias=allow_alias)
         try:
-            self.proc: subprocess.Popen[str] | None = subprocess.Popen(
-                argv, cwd=cwd, env={**env, TARGET_FD_VARIABLE: str(read_end)}, text=True,
-                errors="replace", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                pass_fds=(read_end,))
+            # In its own process group: an interrupt reaches it once, forwarded by us.
+            self.child: Child | None = Child(
+                argv, grace=10.0, cwd=cwd, env={**env, TARGET_FD_VARIABLE: str(read_end)},
+                text=True, errors="replace", stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, pass_fds=(read_end,))
         finally:
             os.close(read_end)
 
     def run(self, qualified_arn: str, *, log: Callable[[str], None] = print) -> SmokeResult:
         """Test ``qualified_arn``; stream pytest's output; read back what happened."""
-        proc = self.proc
-        assert proc is not None and proc.stdout is not None, "a SmokeRun runs once"
-        self.proc = None
+        child = self.child
+        assert child is not None, "a SmokeRun runs once"
+        self.child = None
         try:
             os.write(self._write_end, qualified_arn.encode())
         except BrokenPipeError:
             pass  # pytest stopped before reading (a conftest error): its output says why
         finally:
             os.close(self._write_end)
-        for line in proc.stdout:
-            log(line.rstrip("\n"))
-        code = proc.wait()
+        child.start_timeout(self.timeout)  # the tests start now, not when pytest did
+        child.read(lambda line: log(line.rstrip("\n")))
+        code = child.wait()
+        if child.interrupted:
+            raise Interrupted(f"the smoke tests were interrupted; pytest stopped (exit "
+                              f"{code}). No alias was moved by them.")
+        if child.timed_out:
+            result = parse_junit(self.junit, code)
+            return dataclasses.replace(result, timed_out_after=self.timeout)
         if not self.junit.exists() and code not in (0, 1, 5):
             raise GateClosed(f"the smoke tests could not run: pytest exited {code} "
                              "(see its output above).")
@@ -134,18 +147,19 @@ class SmokeRun:
 
     def cancel(self) -> None:
         """Stop a run that will not be needed (the deploy stopped before the tests)."""
-        proc, self.proc = self.proc, None
-        if proc is None:
+        child, self.child = self.child, None
+        if child is None:
             return
         os.close(self._write_end)
-        proc.kill()  # it has run no test: it only waited for a target
-        proc.communicate()
+        child.proc.kill()  # it has run no test: it only waited for a target
+        child.proc.communicate()
 
 
 def run_smoke(paths: Sequence[Path], qualified_arn: str, *, junit: Path,
               env: Mapping[str, str], cwd: Path, extra: Sequence[str] = (),
-              log: Callable[[str], None] = print, allow_alias: bool = False) -> SmokeResult:
+              log: Callable[[str], None] = print, allow_alias: bool = False,
+              timeout: float | None = None) -> SmokeResult:
     """Run the smoke tests against ``qualified_arn`` and read back what happened."""
     prepared = SmokeRun(paths, junit=junit, env=env, cwd=cwd, extra=extra,
-                        allow_alias=allow_alias)
+                        allow_alias=allow_alias, timeout=timeout)
     return prepared.run(qualified_arn, log=log)

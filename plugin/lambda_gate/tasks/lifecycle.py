@@ -179,7 +179,9 @@ def _alias_smoke_check(settings: Settings, target: AwsTarget,
         result = smoke.run_smoke([settings.smoke_path], alias_arn, junit=junit,
                                  env=target.env, cwd=settings.root,
                                  extra=settings.smoke_args, log=reporter.detail,
-                                 allow_alias=True)
+                                 allow_alias=True, timeout=settings.smoke_timeout)
+        if result.timed_out_after is not None:
+            return f"the smoke tests against {alias} timed out"
         if result.exit_code != 0 or result.passed == 0:
             failed = ", ".join(result.failed_tests[:3]) or f"pytest exited {result.exit_code}"
             return f"the smoke tests against {alias} failed ({failed})"

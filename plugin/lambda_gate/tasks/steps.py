@@ -85,9 +85,12 @@ def plan(c, env=None, adopt_state=False):
     "verbose": "Show all of terraform's output (by default: the resources it changes, its waits).",
     "allow_replace": "Let the plan replace or destroy the function, an alias or its role.",
     "adopt_state": "Apply this configuration onto a state another configuration made.",
+    "import_function": "Import a function Lambda already has but terraform's state lacks "
+                       "(after an apply killed during the first create), instead of stopping.",
 })
 @exits
-def apply(c, env=None, full=False, verbose=False, allow_replace=False, adopt_state=False):
+def apply(c, env=None, full=False, verbose=False, allow_replace=False, adopt_state=False,
+          import_function=False):
     """Publish the built artifact as a new numbered version with terraform.
 
     Skips terraform when the artifact and every terraform input are unchanged since the
@@ -105,7 +108,8 @@ def apply(c, env=None, full=False, verbose=False, allow_replace=False, adopt_sta
     sha = existing_artifact(settings)
     published = publish.apply_step(settings, target, reporter, artifact_sha=sha, full=full,
                                    allow_replace=allow_replace, adopt_state=adopt_state,
-                                   confirm=terminal_confirm)
+                                   confirm=terminal_confirm,
+                                   import_function=import_function)
     reporter.summary(f"version {published.version}: {published.qualified_arn}", ok=True)
 
 
@@ -160,7 +164,7 @@ def _published(settings: config.Settings, target, version: str | None) -> publis
             raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
                         "run `invoke apply` (or `invoke deploy`) first, or pass --version.")
     version = str(version)
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):  # isdigit alone takes "٣"
         raise Error(f"--version {version!r} is not a version number.", exit_code=2)
     function = function_name(settings, target)
     client = target.client("lambda")
@@ -266,11 +270,13 @@ def _require_evidence(store: record_store.RecordStore, published: publish.Publis
     "retest": "Test (and promote) every function, also those whose alias is current.",
     "allow_replace": "Let the plan replace or destroy the function, an alias or its role.",
     "adopt_state": "Apply this configuration onto a state another configuration made.",
+    "import_function": "Import a function Lambda already has but terraform's state lacks "
+                       "(after an apply killed during the first create), instead of stopping.",
 })
 @exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
            dry_run=False, verbose=False, function=None, retest=False, allow_replace=False,
-           adopt_state=False):
+           adopt_state=False, import_function=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
@@ -286,7 +292,8 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     reporter = Reporter(verbose=verbose)
     options = DeployOptions(alias=alias, approve=approve, full=full,
                             force_build=force_build, dry_run=dry_run,
-                            allow_replace=allow_replace, adopt_state=adopt_state)
+                            allow_replace=allow_replace, adopt_state=adopt_state,
+                            import_function=import_function)
     if is_unit(settings, function):
         return unit.deploy(settings, options, reporter, function=function, retest=retest)
     run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
