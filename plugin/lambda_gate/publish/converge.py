@@ -65,6 +65,18 @@ def _wait_until_updated(client, function: str) -> dict:
         time.sleep(1)
 
 
+def _newest_version(client, function: str) -> dict | None:
+    """The highest numbered version of ``function`` (Lambda lists 50 a page)."""
+    newest: dict | None = None
+    for page in client.get_paginator("list_versions_by_function").paginate(
+            FunctionName=function):
+        for version in page.get("Versions", []):
+            number = str(version.get("Version", ""))
+            if number.isdigit() and (newest is None or int(number) > int(newest["Version"])):
+                newest = version
+    return newest
+
+
 def converge(client, function: str, reported_version: str, reported_code_sha256: str | None,
              artifact: Path, artifact_sha: str, *, reporter_warn: Callable[[str], None]
              ) -> Converged:
@@ -78,6 +90,17 @@ def converge(client, function: str, reported_version: str, reported_code_sha256:
     if reported_code_sha256 == artifact_sha:
         return Converged(reported_version, "", None)
     latest = _wait_until_updated(client, function)
+    newest = _newest_version(client, function)
+    if (newest is not None and latest.get("CodeSha256") == artifact_sha
+            and newest.get("CodeSha256") == artifact_sha):
+        # Finished before (by an earlier deploy): terraform's state, which a plan without
+        # changes does not refresh, still reports the version before it.
+        version = str(newest["Version"])
+        action = (f"terraform's state reports version {reported_version}, whose code is "
+                  f"not the artifact; version {version}, the newest, holds it (published by "
+                  "an earlier deploy that finished an interrupted apply)")
+        reporter_warn(action)
+        return Converged(version, str(newest.get("FunctionArn") or ""), action)
     uploaded = False
     if latest.get("CodeSha256") != artifact_sha:
         size = artifact.stat().st_size
