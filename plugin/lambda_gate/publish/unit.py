@@ -27,7 +27,6 @@ from .apply import (
     Published,
     _latest_modified,
     check_configuration,
-    converged_outputs,
     inputs_fingerprint,
     live_code_sha256,
     published_version,
@@ -135,9 +134,6 @@ def apply_unit(settings: Settings, target: AwsTarget, reporter: Reporter, *,
             outputs = unit_outputs(tf.raw_outputs(), keys,
                                    source=str(tf.state_path or "terraform output"))
             client = target.client("lambda")
-            artifacts = {fn.key: fn.build.artifact for fn in settings.functions}
-            outputs = {key: converged_outputs(artifacts[key], client, out, shas[key], reporter)
-                       for key, out in outputs.items()}
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
             last.write_text(json.dumps({"fingerprint": fingerprint, "outputs": {
