@@ -102,7 +102,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: The runtimes Lambda offers for new functions (python3.8 and nodejs16.x are closed to
-#: creation). A name outside the list would pass the build and fail inside terraform.
+#: creation). A Python name outside the list would pass the build and fail inside
+#: terraform; any nodejsNN.x is let through (the local AWS runs older ones too).
 RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
             "nodejs18.x", "nodejs20.x", "nodejs22.x")
 #: Files and directories at a repository's root that are not function code: tests,
@@ -285,10 +286,11 @@ def as_list(value: Any) -> tuple[str, ...]:
 
 def check_function(where: str, runtime: str, architecture: str) -> None:
     """A runtime and an architecture lambda-gate can build for, or a ConfigError."""
-    if runtime not in RUNTIMES:
+    if runtime not in RUNTIMES and not re.fullmatch(r"nodejs\d+\.x", runtime):
         raise ConfigError(
             f"{where}.runtime {runtime!r} is not a Lambda runtime lambda-gate builds "
-            f"for: use one of {', '.join(RUNTIMES)}."
+            f"for: use one of {', '.join(r for r in RUNTIMES if r.startswith('python'))} "
+            "or a nodejsNN.x runtime."
         )
     if architecture not in _ARCHITECTURES:
         raise ConfigError(

@@ -61,7 +61,7 @@ def test_environment_variables_override_lists_as_comma_separated_strings(monkeyp
      "lambda_gate.function.handler is not set: add it to invoke.yaml"),
     ({"function": {"runtime": "java21"}},
      "lambda_gate.function.runtime 'java21' is not a Lambda runtime lambda-gate builds for: "
-     "use one of python3.9,"),
+     "use one of python3.9, python3.10, python3.11, python3.12, python3.13 or a nodejsNN.x"),
     ({"function": {"runtime": "python3.99"}},
      "lambda_gate.function.runtime 'python3.99' is not a Lambda runtime"),
     ({"smoke": {"timeout": "soon"}},
