@@ -150,11 +150,13 @@ def _last_applied_version(settings: config.Settings, store: record_store.RecordS
                           ) -> str | None:
     """The version of the environment's last apply: this machine's, else the shared one."""
     last = settings.last_apply_path
-    data = json.loads(last.read_text()) if last.exists() else store.last_apply()
     try:
+        data = json.loads(last.read_text()) if last.exists() else store.last_apply()
         return str(data["outputs"]["version"]) if data else None
-    except (KeyError, TypeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise Error(f"{last} is damaged (not what `invoke apply` writes): run `invoke "
+                    "apply` (or `invoke deploy`) to write it again, or pass "
+                    "--version.") from None
 
 
 def _published(settings: config.Settings, target, version: str | None) -> publish.Published:
