@@ -58,6 +58,12 @@ DEFAULTS: dict[str, Any] = {
         "allow_replace": False,
         # Each terraform command is stopped (SIGINT, then killed) after this long.
         "timeout": "1h",
+        # How long terraform waits for a state lock another run holds (-lock-timeout);
+        # "0s": not at all, the deploy that finds the state locked stops (exit 4).
+        "lock_timeout": "5m",
+        # A lock this old whose holder cannot be checked (another host) is taken for
+        # one left by a killed run: the deploy stops and names `invoke unlock`.
+        "stale_lock_after": "15m",
     },
     # Lists are written as comma-separated strings, so that invoke's environment
     # overrides (INVOKE_LAMBDA_GATE_...) can set them: invoke refuses env values for
@@ -177,6 +183,11 @@ class TerraformSettings:
     outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     allow_replace: bool = False
     timeout: float | None = None
+    #: Seconds terraform waits for a state lock held by another run (0: no wait).
+    lock_timeout: float = 300.0
+    #: A lock older than this (seconds) whose holder cannot be checked is taken as
+    #: stale (None: never by age alone).
+    stale_lock_after: float | None = 900.0
 
 
 #: The file name of an environment's last-apply summary.
@@ -334,8 +345,11 @@ def _number(section: Mapping[str, Any], key: str, default: float, kind: type) ->
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*$")
 
 
-def _duration(value: Any, path: str) -> float | None:
-    """Seconds from ``900``, ``"900s"``, ``"15m"``, ``"1h30m"``; 0 or none: no limit."""
+def _duration(value: Any, path: str, zero: str = "0 for no limit") -> float | None:
+    """Seconds from ``900``, ``"900s"``, ``"15m"``, ``"1h30m"``; 0 or none: no limit.
+
+    ``zero`` says in an error what 0 means for this setting.
+    """
     if value in (None, "", 0, "0", "none"):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
@@ -343,7 +357,7 @@ def _duration(value: Any, path: str) -> float | None:
     match = _DURATION.match(str(value)) if isinstance(value, str) else None
     if not match or not any(match.groups()):
         raise ConfigError(f"lambda_gate.{path} must be a duration such as 900, 90s, 15m or "
-                          f"1h30m (0 for no limit), got {value!r}.")
+                          f"1h30m ({zero}), got {value!r}.")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return float(hours * 3600 + minutes * 60 + seconds) or None
 
@@ -457,6 +471,12 @@ def load(config: Any, *, root: Path | None = None,
         outputs=_output_names(tf.get("outputs")),
         allow_replace=_as_bool(tf.get("allow_replace")),
         timeout=_duration(tf.get("timeout"), "terraform.timeout"),
+        # No limit on a wait means no wait at all: "0s" switches waiting off.
+        lock_timeout=_duration(tf.get("lock_timeout", "5m"), "terraform.lock_timeout",
+                               "0s not to wait") or 0.0,
+        stale_lock_after=_duration(tf.get("stale_lock_after", "15m"),
+                                   "terraform.stale_lock_after",
+                                   "0 never to judge a lock by its age"),
     )
 
     env_name = environment or str(raw.get("environment") or "local")

@@ -41,11 +41,34 @@ class TerraformError(Error):
     """terraform is missing or one of its commands failed; carries its diagnostics."""
 
 
+class LostRace(Error):
+    """Another deploy got there first, and nothing this one tried took effect there.
+
+    Either it held terraform's state lock for longer than this run would wait
+    (``terraform.lock_timeout``), or it moved the alias between this run's read and its
+    write. A CI job may tell this from a failure by its exit code, and run again later.
+    """
+
+    exit_code = 4
+
+
+class StateLocked(TerraformError, LostRace):
+    """terraform's state lock was held by another run past ``terraform.lock_timeout``;
+    terraform changed nothing."""
+
+
+class StaleLock(TerraformError):
+    """terraform's state lock is held by a run that is gone (or looks so), so waiting
+    would never end; terraform changed nothing. ``invoke unlock`` frees it."""
+
+    exit_code = 5
+
+
 class LambdaApiError(Error):
     """A Lambda API call failed in a way the user has to act on."""
 
 
-class AliasConflict(LambdaApiError):
+class AliasConflict(LambdaApiError, LostRace):
     """Another deploy moved the alias between our read and our write."""
 
     exit_code = 4
