@@ -22,14 +22,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import record_store
 from ..aws import AwsTarget
 from ..config import Settings
-from ..errors import LambdaApiError, TerraformError
+from ..errors import LambdaApiError, StaleLock, StateLocked, TerraformError
 from ..report import Reporter
 from . import local_backend, noop, plan_guard, unmanaged
 from .converge import converge
 from .outputs import OutputNames
 from .preflight import check_configuration
+from .state_lock import LockWatch
 from .state_origin import check_state_origin, record_state_origin
-from .terraform import Terraform, TerraformOutputs
+from .terraform import StalePlan, Terraform, TerraformOutputs
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,15 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
         tf_vars.setdefault("function_name", settings.function.name)
     env.update({f"TF_VAR_{k}": v for k, v in tf_vars.items()})
     environment = settings.environment
+    data_dir = settings.env_state_dir / "tf-data"
+    state_path = None if environment.backend_config else settings.state_path
     return Terraform(
         config_dir,
-        data_dir=settings.env_state_dir / "tf-data",
+        data_dir=data_dir,
         binary=settings.terraform.binary,
         env=env,
         plugin_dir=settings.terraform.plugin_dir,
-        state_path=None if environment.backend_config else settings.state_path,
+        state_path=state_path,
         backend_config=environment.backend_config,
         var_files=environment.var_files,
         color=reporter.color,
@@ -85,6 +88,9 @@ def terraform_for(settings: Settings, target: AwsTarget, reporter: Reporter,
         verbose=reporter.verbose,
         log_dir=settings.env_state_dir / "logs",
         timeout=settings.terraform.timeout,
+        lock_timeout=settings.terraform.lock_timeout,
+        lock_watch=LockWatch(data_dir, state_path, env, environment.name,
+                             stale_after=settings.terraform.stale_lock_after),
     )
 
 
@@ -211,7 +217,31 @@ def guarded_apply(settings: Settings, tf: Terraform, reporter: Reporter, *,
     read as JSON, which costs a provider start; creates and in-place updates cannot be
     dangerous. The saved plan holds the function's settings in the clear, so it is
     removed once applied or refused.
+
+    terraform holds the state lock for the plan and again for the apply, not in between:
+    a run that applied meanwhile makes the saved plan stale, and terraform refuses it.
+    Then the plan is made again from the new state (and read by the guard again), a few
+    times at most.
     """
+    attempt = 1
+    while True:
+        try:
+            return _plan_and_apply(settings, tf, reporter, allow_replace=allow_replace,
+                                   confirm=confirm)
+        except StalePlan:
+            if attempt == _PLAN_ATTEMPTS:
+                raise
+            attempt += 1
+            reporter.detail("another run applied to this state after the plan was made: "
+                            "planning again from the state it left")
+
+
+#: How many plans an apply makes at most when other runs keep applying in between.
+_PLAN_ATTEMPTS = 3
+
+
+def _plan_and_apply(settings: Settings, tf: Terraform, reporter: Reporter, *,
+                    allow_replace: bool, confirm: Callable[[str], bool] | None) -> bool:
     planfile = tf.data_dir / f"lambda-gate-{os.getpid()}.tfplan"
     try:
         plan = tf.plan(out=planfile)
@@ -226,6 +256,8 @@ def guarded_apply(settings: Settings, tf: Terraform, reporter: Reporter, *,
                 raise plan_guard.refusal(found, hint=_name_hint(settings, found))
         try:
             tf.apply_plan(planfile)
+        except (StalePlan, StateLocked, StaleLock):
+            raise  # nothing was applied: no "fix the error" advice
         except TerraformError as exc:
             raise TerraformError(
                 f"{exc.message}\n\nNothing was promoted. terraform stops at its first "

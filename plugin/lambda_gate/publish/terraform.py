@@ -7,6 +7,12 @@ whole of it kept in ``log_dir``), and every unexpected non-zero exit
 turned into a :class:`~lambda_gate.errors.TerraformError` carrying terraform's own
 diagnostics. Outputs are read from the local state file when there is one, so a deploy
 runs terraform once per apply and not again just to read three values.
+
+Every command that locks the state waits ``lock_timeout`` for a lock another run holds;
+while it waits, ``lock_watch`` (:mod:`.state_lock`) says who holds it, and stops the
+wait when that run is gone. Not getting the lock is an error of its own
+(:class:`~lambda_gate.errors.StateLocked`, or :class:`~lambda_gate.errors.StaleLock`),
+as is a saved plan that another run's apply made stale (:class:`StalePlan`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..children import Child, format_seconds
-from ..errors import ConfigError, Interrupted, TerraformError
+from ..errors import ConfigError, Interrupted, StaleLock, StateLocked, TerraformError
 from .outputs import DEFAULT_OUTPUTS, OutputNames, TerraformOutputs, outputs_from
 from .provider_mirror import cli_config_for_mirror, missing_providers, provider_hint
+from .state_lock import LOCK_ERROR, WAIT_LINE, LockWatch
 from .tf_output import condensed
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -37,10 +45,17 @@ _REGISTRY_FAILURES = (
     "provider registry.terraform.io",
 )
 LOCK_FILE = ".terraform.lock.hcl"
+#: terraform's error when a saved plan was made before another run changed the state.
+_STALE_PLAN = "Saved plan is stale"
 INSTALL_HINT = (
     "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install) "
     "or point lambda_gate.terraform.binary at it"
 )
+
+
+class StalePlan(TerraformError):
+    """The saved plan was made from a state that another run has changed since (it
+    applied between this run's plan and its apply); terraform applied nothing."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,8 @@ class Terraform:
         verbose: bool = True,
         log_dir: Path | None = None,
         timeout: float | None = None,
+        lock_timeout: float | None = None,
+        lock_watch: LockWatch | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
@@ -151,6 +168,10 @@ class Terraform:
         self.log_dir = log_dir
         #: Seconds each terraform command may run before it is stopped (None: no limit).
         self.timeout = timeout
+        #: Seconds a command waits for a state lock another run holds (None: terraform's
+        #: own default, no wait); ``lock_watch`` says who holds it meanwhile.
+        self.lock_timeout = lock_timeout
+        self.lock_watch = lock_watch
         self._env = dict(env if env is not None else os.environ)
         #: Wall time spent in terraform's processes so far, so a deploy can tell its own
         #: overhead from terraform's.
@@ -208,11 +229,21 @@ class Terraform:
         captured: list[str] = []
         shown = without_state_flag_warning(self.log if self.verbose
                                            else condensed(self.log))
+        waited: dict[str, Any] = {}
 
         def on_line(line: str) -> None:
             captured.append(line)
             if stream:
                 shown(line.rstrip("\n"))
+            if WAIT_LINE in line and "since" not in waited:
+                waited["since"] = time.perf_counter()
+                waited["stale"] = self._lock_wait(child)
+            elif ("since" in waited and "reported" not in waited
+                  and _ANSI.sub("", line).strip("│╷╵ \n")):
+                waited["reported"] = True
+                if not waited["stale"] and LOCK_ERROR not in line:
+                    self.log(f"got terraform's state lock after "
+                             f"{format_seconds(time.perf_counter() - waited['since'])}")
 
         child.read(on_line)
         code = child.wait()
@@ -221,6 +252,8 @@ class Terraform:
         # show -json prints every value in the clear, the function's environment too.
         log_file = None if args[0] == "show" else self._keep_log(args[0], output)
         what = what or f"terraform {args[0]}"
+        if waited.get("stale") and not child.interrupted:
+            raise StaleLock(f"{what} stopped waiting: {waited['stale']}")
         if child.interrupted:
             raise Interrupted(f"{what} was interrupted; terraform stopped cleanly (exit "
                               f"{code}), keeping in its state what it had changed.")
@@ -229,9 +262,40 @@ class Terraform:
                 f"{what} timed out after {format_seconds(self.timeout or 0)} "
                 "(lambda_gate.terraform.timeout) and was stopped; terraform kept in its "
                 "state what it had changed. Run again, or raise the timeout.")
+        if code not in ok_codes and LOCK_ERROR in output:
+            raise self._lock_lost(what, output, exclude=(child.proc.pid,))
+        if code not in ok_codes and _STALE_PLAN in output:
+            raise StalePlan(self._explain(what, code, output, log_file))
         if code not in ok_codes:
             raise TerraformError(self._explain(what, code, output, log_file))
         return subprocess.CompletedProcess(argv, code, output, "")
+
+    def _lock_wait(self, child: Child) -> str | None:
+        """terraform waits for the state lock: say who holds it; when that run is gone,
+        stop terraform (it releases nothing, it holds nothing) and return why."""
+        if self.lock_watch is None:
+            self.log("waiting for terraform's state lock, which another run holds")
+            return None
+        shown, stale = self.lock_watch.waiting(self.lock_timeout or 0.0,
+                                               exclude=(child.proc.pid,))
+        self.log(shown)
+        if stale is not None:
+            child.stop()
+        return stale
+
+    def _lock_lost(self, what: str, output: str, *,
+                   exclude: Sequence[int]) -> StateLocked | StaleLock:
+        if self.lock_watch is None:
+            return StateLocked(f"{what}: another run holds terraform's state lock; nothing "
+                               f"was applied:\n{diagnostics(output)}")
+        error = self.lock_watch.lost(output, self.lock_timeout or 0.0, exclude=exclude)
+        error.message = f"{what}: {error.message}"
+        return error
+
+    def _lock_args(self) -> list[str]:
+        if self.lock_timeout is None:
+            return []
+        return [f"-lock-timeout={int(round(self.lock_timeout))}s"]
 
     def _keep_log(self, command: str, output: str) -> Path | None:
         """Write the run's whole output to ``log_dir`` (the last run of each command)."""
@@ -304,7 +368,7 @@ class Terraform:
     # -- plan, apply, outputs -----------------------------------------------------------
 
     def _common_args(self) -> list[str]:
-        args = ["-input=false"]
+        args = ["-input=false", *self._lock_args()]
         if self.state_path is not None:
             args.append(f"-state={self.state_path}")
         args += [f"-var-file={path}" for path in self.var_files]
@@ -351,10 +415,16 @@ class Terraform:
         """Apply a saved plan: the changes it holds, and nothing else."""
         if self.state_path is not None:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        args = ["apply", "-input=false"]
+        args = ["apply", "-input=false", *self._lock_args()]
         if self.state_path is not None:
             args.append(f"-state={self.state_path}")
         self.run([*args, str(planfile)], what="terraform apply")
+
+    def force_unlock(self, lock_id: str) -> None:
+        """``terraform force-unlock -force ID``: free a lock its holder left behind."""
+        self.ensure_init()
+        self.run(["force-unlock", "-force", lock_id], stream=False,
+                 what="terraform force-unlock")
 
     def outputs(self, names: OutputNames = DEFAULT_OUTPUTS) -> TerraformOutputs:
         """The pipeline's outputs, from the local state file or ``terraform output``."""
