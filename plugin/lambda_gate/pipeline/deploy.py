@@ -31,7 +31,7 @@ from .steps import (
     start_smoke,
     terminal_confirm,
 )
-from .summary import SUCCESSFUL, deploy_summary
+from .summary import SUCCESSFUL, deploy_summary, failure_outcome
 from .targets import (
     aws_target,
     deploying_branch,
@@ -86,7 +86,7 @@ def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
             "deploy finishes what this one started.") from None
     except Error as exc:
         if record.outcome == "started":
-            record.outcome = "failed"
+            record.outcome = failure_outcome(exc)
         record.reason = exc.message
         raise
     finally:

@@ -11,10 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
+from ..errors import Error, LostRace, StaleLock
 from ..records import DeployRecord
 
 #: Outcomes that end a deploy with exit code 0.
 SUCCESSFUL = ("promoted", "unchanged")
+
+
+def failure_outcome(error: Error) -> str:
+    """The record's outcome for a deploy that ``error`` stopped: a race another deploy
+    won (for terraform's state lock or for the alias), a lock left by a run that is
+    gone, or a failure."""
+    if isinstance(error, StaleLock):
+        return "stale-lock"
+    if isinstance(error, LostRace):
+        return "lost-race"
+    return "failed"
+
+
+def lost_race_head(record: DeployRecord) -> str:
+    """What a deploy that lost a race did: before the apply it published nothing."""
+    if record.version is None:
+        return "lost the race for terraform's state lock: nothing published"
+    return (f"lost the race for {record.alias}: another deploy moved it first; version "
+            f"{record.version} is left published, unaliased")
 
 
 def shown(path: Path, root: Path) -> str:
@@ -74,6 +94,13 @@ def deploy_summary(settings: Settings, record: DeployRecord, record_path: Path |
         else:
             moved = f"{record.alias} untouched"
         parts = [f"interrupted{where}", moved]
+    elif record.outcome == "lost-race":
+        parts = [lost_race_head(record)]
+        if record.version is None:
+            parts.append(_alias_stays(record))
+    elif record.outcome == "stale-lock":
+        parts = ["terraform's state lock is held by a run that is gone: nothing published",
+                 _alias_stays(record)]
     elif record.outcome == "gate-closed":
         parts = [f"gate closed: version {record.version} not promoted", _alias_stays(record),
                  _tests(record)]

@@ -31,7 +31,7 @@ from ..report import Reporter
 from ..smoke import SmokeRun, evaluate
 from .deploy import DeployOptions, deploy_alias
 from .steps import protected, terminal_confirm
-from .summary import SUCCESSFUL
+from .summary import SUCCESSFUL, failure_outcome, lost_race_head
 from .targets import aws_target
 from .unit_steps import prefixed, save_unit_records, smoke_all, start_smoke_runs
 
@@ -72,7 +72,7 @@ def deploy_unit(settings: Settings, options: DeployOptions, reporter: Reporter, 
     except Error as exc:
         for rec in recs.values():
             if rec.outcome == "started":
-                rec.outcome = "failed"
+                rec.outcome = failure_outcome(exc)
             rec.reason = rec.reason or exc.message
         raise
     finally:
@@ -94,6 +94,10 @@ def _failure_summary(recs: dict[str, records.DeployRecord], failed_step: str | N
         head = "gate closed: no alias moved"
     elif "approval-required" in outcomes:
         head = "waiting for approval: the new versions passed their smoke tests"
+    elif "stale-lock" in outcomes:
+        head = "terraform's state lock is held by a run that is gone: nothing published"
+    elif "lost-race" in outcomes:
+        head = lost_race_head(first)
     else:
         head = f"deploy failed {f'in {failed_step}' if failed_step else 'before the build'}"
     where = ", ".join(f"{key} at {r.alias_after or r.alias_before or 'none'}"
