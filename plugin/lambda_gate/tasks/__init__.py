@@ -18,10 +18,10 @@ import copy
 from invoke import Collection
 
 from .. import config
-from . import lifecycle, local, scaffold, steps
+from . import lifecycle, local, lock, scaffold, steps
 
 ns = Collection()
-for module in (steps, local, lifecycle, scaffold):
+for module in (steps, lock, local, lifecycle, scaffold):
     for name in module.__all__:
         ns.add_task(getattr(module, name))
 ns.configure({"lambda_gate": copy.deepcopy(config.DEFAULTS)})
