@@ -218,3 +218,32 @@ def test_github_promotes_only_through_the_production_environment():
 
     assert promote["environment"] == "production"
     assert promote["needs"] == "publish-main"
+
+
+def test_github_queues_the_jobs_that_write_one_environments_state():
+    jobs = load(GITHUB)["jobs"]
+
+    assert jobs["publish-main"]["concurrency"] == {"group": "lambda-gate-prod",
+                                                   "cancel-in-progress": False}
+    # One group per branch: another branch's newer push never drops this one's deploy;
+    # different branches wait for terraform's state lock instead.
+    assert jobs["deploy-branch"]["concurrency"] == {
+        "group": "lambda-gate-dev-${{ github.ref_name }}", "cancel-in-progress": False}
+    assert "concurrency" not in jobs["promote-main"]  # no terraform; waits for approval
+
+
+def test_circleci_runs_the_jobs_that_write_one_environments_state_one_at_a_time():
+    workflow = load(CIRCLECI)["workflows"]["deploy"]["jobs"]
+    jobs = {name: spec for entry in workflow for name, spec in entry.items()}
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/")
+
+    assert jobs["publish-main"]["serial-group"] == (
+        "<< pipeline.project.slug >>/lambda-gate-prod")
+    assert jobs["deploy-branch"]["serial-group"] == (
+        "<< pipeline.project.slug >>/lambda-gate-dev/<< pipeline.git.branch >>")
+    assert "serial-group" not in jobs["promote-main"]
+    for name in ("publish-main", "deploy-branch"):
+        compiled = jobs[name]["serial-group"].replace(
+            "<< pipeline.project.slug >>", "gh/org/repo").replace(
+            "<< pipeline.git.branch >>", "feature/x")
+        assert set(compiled) <= allowed, compiled  # CircleCI's rule for the key
