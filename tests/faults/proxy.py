@@ -2,8 +2,10 @@
 
 Real HTTP on loopback: every request is forwarded to the local AWS unchanged, except
 those a :class:`Fault` matches, which get the error it describes instead, so the tool
-under test sees exactly what a failing AWS API would send it. Requests are logged, so a
-test can tell which calls were made.
+under test sees exactly what a failing AWS API would send it. A :class:`Hold` keeps a
+matching request waiting until the test releases it, so a deploy can be held at a known
+point (mid-apply, holding terraform's state lock) while the test does something else.
+Requests are logged, so a test can tell which calls were made.
 """
 
 from __future__ import annotations
@@ -35,9 +37,38 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """Keep the first ``times`` requests matching ``method`` and ``path`` waiting until
+    :meth:`release` (or ``timeout`` seconds), then forward them as usual; with
+    ``forward=False`` they are dropped instead (the connection closed, AWS never sees
+    them), as for a client killed while it waited."""
+
+    method: str
+    path: str
+    times: int = 1
+    forward: bool = True
+    timeout: float = 300
+    hits: int = 0
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.hits < self.times and method == self.method
+                and re.search(self.path, path) is not None)
+
+    def wait_reached(self, timeout: float = 120) -> None:
+        if not self.reached.wait(timeout):
+            raise AssertionError(f"no {self.method} {self.path} within {timeout} s")
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class FaultProxy:
     upstream: str
     faults: list[Fault] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,6 +85,13 @@ class FaultProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                hold = proxy._held(self.command, self.path)
+                if hold is not None:
+                    hold.reached.set()
+                    hold.released.wait(hold.timeout)
+                    if not hold.forward:
+                        self.close_connection = True
+                        return
                 fault = proxy._take(self.command, self.path)
                 if fault is not None:
                     payload = json.dumps({"__type": fault.code, "Message": fault.message,
@@ -102,6 +140,14 @@ class FaultProxy:
                 if fault.matches(method, path):
                     fault.hits += 1
                     return fault
+        return None
+
+    def _held(self, method: str, path: str) -> Hold | None:
+        with self._lock:
+            for hold in self.holds:
+                if hold.matches(method, path):
+                    hold.hits += 1
+                    return hold
         return None
 
     def _log(self, method: str, path: str, status: int) -> None:
