@@ -8,6 +8,7 @@ must hold after that step, read from Lambda through boto3.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from alias_race import AliasRace
@@ -95,6 +96,19 @@ def test_a_first_deploy_publishes_and_promotes_both_functions(first_deploy):
     assert result.returncode == 0, output(result)
     assert state == {"api": (["1"], {"main": "1"}), "worker": (["1"], {"main": "1"})}
     assert "promoted main as a unit: api new -> 1, worker new -> 1" in output(result)
+
+
+def test_the_state_records_each_artifact_path_relative_to_the_configuration(
+        first_deploy, service):
+    """A clone at another path gives terraform the same paths, so it plans no change."""
+    (state_file,) = (service.root / ".lambda-gate").rglob("terraform.tfstate")
+    resources = json.loads(state_file.read_text())["resources"]
+    filenames = [instance["attributes"]["filename"] for resource in resources
+                 if resource["type"] == "aws_lambda_function"
+                 for instance in resource["instances"]]
+    assert len(filenames) == 2
+    assert not any(Path(name).is_absolute() for name in filenames)
+    assert all(name.endswith(".zip") for name in filenames)
 
 
 def test_each_function_is_tested_against_its_own_version(first_deploy):

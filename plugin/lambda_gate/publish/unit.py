@@ -16,7 +16,9 @@ version and ``$LATEST`` hold the built code.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from ..aws import AwsTarget
 from ..config import ServiceFunction, Settings
@@ -32,14 +34,17 @@ from .apply import (
     published_version,
     run_apply,
     terraform_for,
+    working_dir,
 )
 from .terraform import Terraform, TerraformOutputs, outputs_from
 
 
-def unit_variables(functions: Sequence[ServiceFunction]) -> dict[str, str]:
+def unit_variables(functions: Sequence[ServiceFunction], config_dir: Path) -> dict[str, str]:
     """The ``functions`` variable: each key's artifact and settings, as JSON (which
-    terraform reads as an HCL object)."""
-    value = {fn.key: {"artifact_path": str(fn.build.artifact),
+    terraform reads as an HCL object). Artifact paths are relative to terraform's
+    working directory, as for one function: the state records them as given, and a
+    clone at another path must plan no change."""
+    value = {fn.key: {"artifact_path": os.path.relpath(fn.build.artifact, config_dir),
                       "runtime": fn.function.runtime, "handler": fn.function.handler,
                       "architecture": fn.function.architecture} for fn in functions}
     return {unit_preflight.FUNCTIONS: json.dumps(value, sort_keys=True)}
@@ -48,7 +53,8 @@ def unit_variables(functions: Sequence[ServiceFunction]) -> dict[str, str]:
 def unit_terraform(settings: Settings, target: AwsTarget, reporter: Reporter) -> Terraform:
     """terraform for the service: every function's artifact in ``var.functions``."""
     return terraform_for(settings, target, reporter, settings.build.artifact,
-                         variables=unit_variables(settings.functions))
+                         variables=unit_variables(settings.functions,
+                                                  working_dir(settings)))
 
 
 def unit_outputs(raw: Mapping[str, object], keys: Sequence[str], *,
