@@ -114,7 +114,7 @@ def invoke_yaml(opts: Options) -> str:
     if opts.ci != "none":
         lines += [
             "  # The CI template deploys to environments dev and prod: put in your own",
-            "  # accounts and roles, and uncomment (README: "Running it from CI").",
+            "  # accounts and roles, and uncomment (README: Running it from CI).",
             "  # reports_dir: reports",
             "  # environments:",
             "  #   dev:",
