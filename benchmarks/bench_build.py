@@ -30,7 +30,7 @@ from results_file import save  # noqa: E402
 
 from lambda_gate.build import build_package
 from lambda_gate.build import snapshot as tree_snapshot
-from lambda_gate.config import BuildSettings
+from lambda_gate.settings import BuildSettings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "build.json"
 FILES = 3000

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from .config import EnvironmentSettings
 from .errors import ConfigError
+from .settings import EnvironmentSettings
 
 if TYPE_CHECKING:
     import boto3

@@ -4,7 +4,8 @@ Every setting lives under the ``lambda_gate`` key of invoke's config, so it can 
 from the collection's defaults (:data:`DEFAULTS`, installed by ``ns.configure``), a
 project's ``invoke.yaml``, ``tasks.py`` or an ``INVOKE_LAMBDA_GATE_...`` environment
 variable, with invoke's usual precedence. This module turns that nested mapping into
-small frozen dataclasses once, validating as it goes, so the rest of the library never
+small frozen dataclasses (:mod:`lambda_gate.settings`) once, validating as it goes
+(:mod:`lambda_gate.config_values` reads each value), so the rest of the library never
 reads raw config and a bad value is reported by its config path.
 """
 
@@ -12,13 +13,32 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import functions as service
+from .config_values import (
+    _as_bool,
+    _duration,
+    _number,
+    _output_names,
+    _plain,
+    _required,
+    _section,
+    _tf_value,
+    as_list,
+    check_function,
+    parse_interpreters,
+)
 from .errors import ConfigError
+from .settings import (
+    BuildSettings,
+    EnvironmentSettings,
+    FunctionSettings,
+    Settings,
+    TerraformSettings,
+)
 
 #: The collection's defaults; ``ns.configure({"lambda_gate": DEFAULTS})``.
 DEFAULTS: dict[str, Any] = {
@@ -107,299 +127,12 @@ DEFAULTS: dict[str, Any] = {
     "functions": {},
 }
 
-#: The runtimes Lambda offers for new functions (python3.8 and nodejs16.x are closed to
-#: creation). A Python name outside the list would pass the build and fail inside
-#: terraform; any nodejsNN.x is let through (the local AWS runs older ones too).
-RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
-            "nodejs18.x", "nodejs20.x", "nodejs22.x")
 #: Files and directories at a repository's root that are not function code: tests,
 #: CI configuration and lambda-gate's own (what ``lambda-gate init`` writes).
 _REPOSITORY_FILES = ("tests", "test", ".github", ".circleci", "tasks.py", "invoke.yaml",
                      "tox.ini", "Makefile", ".gitignore")
-_ARCHITECTURES = ("x86_64", "arm64")
 
 
-@dataclass(frozen=True)
-class FunctionSettings:
-    source_dir: Path
-    runtime: str
-    handler: str
-    architecture: str
-    name: str | None = None
-
-    @property
-    def language(self) -> str:
-        """``"python"`` or ``"node"``, from the runtime."""
-        return "python" if self.runtime.startswith("python") else "node"
-
-
-@dataclass(frozen=True)
-class BuildSettings:
-    source_dir: Path
-    artifact: Path
-    runtime: str
-    handler: str
-    architecture: str
-    cache_dir: Path
-    requirements: Path | None = None
-    command: str | None = None
-    output_dir: str | None = None
-    exclude: tuple[str, ...] = ()
-    link_roots: tuple[Path, ...] = ()
-    #: The repository's own files and directories that are never function code (the
-    #: terraform configuration, smoke tests, lambda-gate's state, CI files...): left out
-    #: when they lie inside the source directory (``source_dir: "."``).
-    repository_paths: tuple[Path, ...] = ()
-    #: Directories packaged beside the source, each under its own name (shared code).
-    include: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True)
-class EnvironmentSettings:
-    """One deployment target: an account, a region, its tfvars and its own state."""
-
-    name: str
-    region: str
-    local: bool
-    profile: str | None = None
-    role_arn: str | None = None
-    var_files: tuple[Path, ...] = ()
-    state_path: Path | None = None
-    backend_config: Path | None = None
-    branches: tuple[str, ...] = ()
-    protected: tuple[str, ...] | None = None
-    #: ``s3://bucket/prefix/``: deploy records shared by every machine (else local only).
-    records_url: str | None = None
-
-
-@dataclass(frozen=True)
-class TerraformSettings:
-    dir: Path
-    binary: str
-    plugin_dir: Path | None
-    vars: Mapping[str, str] = field(default_factory=dict)
-    #: Output names to read, per key (function_name, version, qualified_arn); a key
-    #: left out keeps lambda-gate's defaults.
-    outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    allow_replace: bool = False
-    timeout: float | None = None
-    #: Seconds terraform waits for a state lock held by another run (0: no wait).
-    lock_timeout: float = 300.0
-    #: A lock older than this (seconds) whose holder cannot be checked is taken as
-    #: stale (None: never by age alone).
-    stale_lock_after: float | None = 900.0
-
-
-#: The file name of an environment's last-apply summary.
-LAST_APPLY = "last-apply.json"
-
-#: The key of the one function of a configuration without ``functions``.
-SINGLE_KEY = "function"
-
-
-@dataclass(frozen=True)
-class ServiceFunction:
-    """One function of the service (:mod:`lambda_gate.functions`): its key, settings,
-    build and smoke tests."""
-
-    key: str
-    function: FunctionSettings
-    build: BuildSettings
-    smoke_path: Path
-
-
-@dataclass(frozen=True)
-class Settings:
-    root: Path
-    function: FunctionSettings
-    build: BuildSettings
-    terraform: TerraformSettings
-    smoke_path: Path
-    smoke_args: tuple[str, ...]
-    protected_aliases: tuple[str, ...]
-    approve: bool
-    alarms: str
-    environment: EnvironmentSettings
-    local_host: str
-    local_port: int
-    local_url: str | None
-    state_dir: Path
-    reports_dir: Path
-    #: Every function of the service, sorted by key; the top-level function alone
-    #: (key :data:`SINGLE_KEY`) when ``lambda_gate.functions`` is not set.
-    functions: tuple[ServiceFunction, ...] = ()
-    #: How the local AWS runs functions: runtime -> interpreter, and its environments.
-    local_interpreters: tuple[tuple[str, str], ...] = ()
-    local_fresh_environments: bool = False
-    local_max_environments: int = 16
-    local_idle_seconds: float = 300.0
-
-    @property
-    def is_unit(self) -> bool:
-        """Whether ``lambda_gate.functions`` configures a unit of several functions."""
-        return len(self.functions) > 1 or any(f.key != SINGLE_KEY for f in self.functions)
-    smoke_timeout: float | None = 900.0
-
-    @property
-    def env_state_dir(self) -> Path:
-        """Where this environment's terraform data, state and records live."""
-        return self.state_dir / "env" / self.environment.name
-
-    @property
-    def state_path(self) -> Path:
-        """The environment's local terraform state (unused with a backend config)."""
-        if self.environment.state_path is not None:
-            return self.environment.state_path
-        return self.env_state_dir / "terraform.tfstate"
-
-    @property
-    def records_dir(self) -> Path:
-        """Where the environment's deploy records are kept."""
-        return self.env_state_dir / "records"
-
-    @property
-    def last_apply_path(self) -> Path:
-        """The summary of the environment's last successful apply (outputs, fingerprint)."""
-        return self.env_state_dir / LAST_APPLY
-
-
-def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = cfg.get(key) or {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"lambda_gate.{key} must be a mapping, got {value!r}.")
-    return value
-
-
-def _required(section: Mapping[str, Any], path: str, key: str) -> Any:
-    value = section.get(key)
-    if value in (None, ""):
-        raise ConfigError(
-            f"lambda_gate.{path}.{key} is not set: add it to invoke.yaml "
-            f"(lambda_gate: {{{path}: {{{key}: ...}}}}) or to ns.configure in tasks.py."
-        )
-    return value
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def as_list(value: Any) -> tuple[str, ...]:
-    """A comma-separated string (or a list) as a tuple of its non-empty items."""
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return tuple(str(v) for v in value)
-
-
-def check_function(where: str, runtime: str, architecture: str) -> None:
-    """A runtime and an architecture lambda-gate can build for, or a ConfigError."""
-    if runtime not in RUNTIMES and not re.fullmatch(r"nodejs\d+\.x", runtime):
-        raise ConfigError(
-            f"{where}.runtime {runtime!r} is not a Lambda runtime lambda-gate builds "
-            f"for: use one of {', '.join(r for r in RUNTIMES if r.startswith('python'))} "
-            "or a nodejsNN.x runtime."
-        )
-    if architecture not in _ARCHITECTURES:
-        raise ConfigError(
-            f"{where}.architecture {architecture!r} is not one of x86_64, arm64."
-        )
-
-
-def parse_interpreters(value: Any) -> tuple[tuple[str, str], ...]:
-    """``local_aws.interpreters``: a mapping of runtime to executable in invoke.yaml, or
-    ``runtime=path,runtime=path`` from an environment variable."""
-    if value in (None, ""):
-        return ()
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), str(v)) for k, v in value.items() if v))
-    if isinstance(value, str):
-        pairs = []
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            runtime, sep, executable = item.partition("=")
-            if not sep or not runtime.strip() or not executable.strip():
-                raise ConfigError(
-                    f"lambda_gate.local_aws.interpreters: {item!r} is not runtime=executable "
-                    "(for example python3.12=/usr/bin/python3.12).")
-            pairs.append((runtime.strip(), executable.strip()))
-        return tuple(sorted(pairs))
-    raise ConfigError("lambda_gate.local_aws.interpreters must map runtimes to executables "
-                      f"(python3.12: /usr/bin/python3.12), got {value!r}.")
-
-
-def _number(section: Mapping[str, Any], key: str, default: float, kind: type) -> Any:
-    raw = section.get(key, default)
-    try:
-        value = kind(default if raw in (None, "") else raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"lambda_gate.local_aws.{key} must be a number, got {raw!r}.") \
-            from None
-    if value <= 0:
-        raise ConfigError(f"lambda_gate.local_aws.{key} must be above 0, got {raw!r}.")
-    return value
-
-
-_DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*$")
-
-
-def _duration(value: Any, path: str, zero: str = "0 for no limit") -> float | None:
-    """Seconds from ``900``, ``"900s"``, ``"15m"``, ``"1h30m"``; 0 or none: no limit.
-
-    ``zero`` says in an error what 0 means for this setting.
-    """
-    if value in (None, "", 0, "0", "none"):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _DURATION.match(str(value)) if isinstance(value, str) else None
-    if not match or not any(match.groups()):
-        raise ConfigError(f"lambda_gate.{path} must be a duration such as 900, 90s, 15m or "
-                          f"1h30m ({zero}), got {value!r}.")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds) or None
-
-
-def _tf_value(value: Any, name: str) -> str:
-    """A ``TF_VAR_`` value as terraform parses it: a map or list as an HCL (JSON) literal,
-    a boolean as ``true``/``false``; Python's own spelling of either would not parse."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (Mapping, list, tuple)):
-        import json
-
-        return json.dumps(value, sort_keys=True)
-    if value is None:
-        raise ConfigError(f"lambda_gate.terraform.vars.{name} has no value: give it one, "
-                          "or remove it to use the variable's default.")
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """invoke's DataProxy (not a Mapping) and its nested values as plain dicts/lists."""
-    if hasattr(value, "keys") and not isinstance(value, (str, bytes)):
-        return {key: _plain(value[key]) for key in value.keys()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
-_OUTPUT_KEYS = ("function_name", "version", "qualified_arn")
-
-
-def _output_names(value: Any) -> dict[str, tuple[str, ...]]:
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError("lambda_gate.terraform.outputs must be a mapping of "
-                          f"{', '.join(_OUTPUT_KEYS)} to output names.")
-    unknown = sorted(set(value) - set(_OUTPUT_KEYS))
-    if unknown:
-        raise ConfigError(f"lambda_gate.terraform.outputs.{unknown[0]} is not a value "
-                          f"lambda-gate reads: use {', '.join(_OUTPUT_KEYS)}.")
-    return {key: as_list(names) for key, names in value.items() if as_list(names)}
 
 
 def load(config: Any, *, root: Path | None = None,
@@ -535,7 +268,6 @@ def load(config: Any, *, root: Path | None = None,
             f"lambda_gate.local_aws.port must be a number, got {local_aws.get('port')!r}."
         ) from None
     smoke_path = path(smoke.get("path") or "smoke")
-    from . import functions as service  # it builds on this module's dataclasses
 
     return Settings(
         root=root,

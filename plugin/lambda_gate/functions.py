@@ -12,7 +12,7 @@ key, and every setting it leaves out is inherited from the top-level ``function`
         worker: {source_dir: services/worker, handler: worker.handler, include: shared}
 
 Without ``functions`` the service is the one function of the top-level settings, under
-the key ``function`` (:data:`~lambda_gate.config.SINGLE_KEY`), so code downstream can
+the key ``function`` (:data:`~lambda_gate.settings.SINGLE_KEY`), so code downstream can
 always iterate over ``Settings.functions``.
 
 Per key: ``source_dir``, ``runtime``, ``handler``, ``architecture``, ``name`` (the
@@ -30,15 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .config import (
-    SINGLE_KEY,
-    BuildSettings,
-    FunctionSettings,
-    ServiceFunction,
-    as_list,
-    check_function,
-)
+from .config_values import as_list, check_function
 from .errors import ConfigError
+from .settings import SINGLE_KEY, BuildSettings, FunctionSettings, ServiceFunction
 
 #: Keys become file names, terraform map keys and log prefixes: kept plain.
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")

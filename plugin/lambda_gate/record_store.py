@@ -20,8 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import records
 from .aws import AwsTarget
-from .config import LAST_APPLY, Settings
 from .errors import Error
+from .settings import LAST_APPLY, Settings
 
 _SCHEME = "s3://"
 

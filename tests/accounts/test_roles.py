@@ -16,8 +16,8 @@ import boto3
 import pytest
 
 from lambda_gate.aws import remote_target, session_name
-from lambda_gate.config import EnvironmentSettings
 from lambda_gate.errors import ConfigError
+from lambda_gate.settings import EnvironmentSettings
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-gate-deploy"
 WHO_AM_I = ("import boto3; "

@@ -19,6 +19,7 @@ from invoke.parser import ParseError, Parser, ParseResult
 
 from lambda_gate import config
 from lambda_gate.aws import validate_role_arn
+from lambda_gate.settings import Settings
 from lambda_gate.tasks import ns
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ci"
@@ -82,7 +83,7 @@ def calls(path: Path) -> list[tuple[str, dict[str, object]]]:
     return found
 
 
-def example_settings(environment: str, root: Path) -> config.Settings:
+def example_settings(environment: str, root: Path) -> Settings:
     """The settings the templates run with: the collection's defaults and invoke.yaml."""
     cfg = Config(defaults=ns.configuration(), overrides=load(EXAMPLES / "invoke.yaml"))
     return config.load(cfg, root=root, environment=environment)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate.config import parse_interpreters
+from lambda_gate.config_values import parse_interpreters
 from lambda_gate.errors import ConfigError
 from lambda_gate.local_aws import runtimes
 from lambda_gate.local_aws.daemon import runtime_problem

@@ -8,10 +8,11 @@ from invoke import Config
 from lambda_gate import config
 from lambda_gate.errors import ConfigError
 from lambda_gate.publish import local_backend
+from lambda_gate.settings import Settings
 from lambda_gate.tasks import ns
 
 
-def settings(tmp_path, environment: str, **env) -> config.Settings:
+def settings(tmp_path, environment: str, **env) -> Settings:
     cfg = Config(defaults=ns.configuration(),
                  overrides={"lambda_gate": {"environments": {environment: env}}})
     return config.load(cfg, root=tmp_path, environment=environment)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lambda_gate.build import BuildResult
-from lambda_gate.config import BuildSettings
+from lambda_gate.settings import BuildSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PYTHON_FUNCTION = FIXTURES / "python_fn"

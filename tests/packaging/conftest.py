@@ -16,7 +16,7 @@ from builds import NODE_FUNCTION, PYTHON_FUNCTION, Built, MakeSettings, settings
 
 from lambda_gate.build import build_package
 from lambda_gate.build import snapshot as tree_snapshot
-from lambda_gate.config import BuildSettings
+from lambda_gate.settings import BuildSettings
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from builds import MakeSettings, settings_for
 
 from lambda_gate.build import CACHE_KEEP, build_package
 from lambda_gate.build import package as build
-from lambda_gate.config import BuildSettings
+from lambda_gate.settings import BuildSettings
 
 
 def quiet(_line: str) -> None:

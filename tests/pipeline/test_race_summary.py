@@ -10,11 +10,12 @@ from lambda_gate import config
 from lambda_gate.errors import AliasConflict, GateClosed, StaleLock, StateLocked
 from lambda_gate.pipeline.summary import deploy_summary, failure_outcome
 from lambda_gate.records import DeployRecord
+from lambda_gate.settings import Settings
 from lambda_gate.tasks import ns
 
 
 @pytest.fixture
-def settings(tmp_path) -> config.Settings:
+def settings(tmp_path) -> Settings:
     return config.load(Config(defaults=ns.configuration()), root=tmp_path)
 
 

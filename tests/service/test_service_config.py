@@ -10,9 +10,10 @@ import pytest
 from lambda_gate import config
 from lambda_gate.errors import ConfigError
 from lambda_gate.functions import select
+from lambda_gate.settings import Settings
 
 
-def load(tmp_path: Path, functions, **sections) -> config.Settings:
+def load(tmp_path: Path, functions, **sections) -> Settings:
     raw = copy.deepcopy(config.DEFAULTS)
     for key, value in sections.items():
         raw[key].update(value)

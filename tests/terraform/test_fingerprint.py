@@ -14,6 +14,7 @@ import pytest
 
 from lambda_gate import config
 from lambda_gate.publish import inputs_fingerprint
+from lambda_gate.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parents[2] / "terraform"
 SHA = "y+Ucy6WdLJLVqslHmWjD3hef1fXcpfCfefsQbNaxs/E="
@@ -27,7 +28,7 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def settings(root: Path, env: str = "dev") -> config.Settings:
+def settings(root: Path, env: str = "dev") -> Settings:
     raw = copy.deepcopy(config.DEFAULTS)
     raw["environments"]["dev"] = {"local": True,
                                   "var_files": "terraform/environments/dev.tfvars"}

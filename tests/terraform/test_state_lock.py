@@ -36,6 +36,7 @@ from lambda_gate.publish.state_lock import (
 )
 from lambda_gate.publish.terraform import PlanResult, StalePlan, Terraform
 from lambda_gate.report import Reporter
+from lambda_gate.settings import Settings
 from lambda_gate.tasks import ns
 
 LOCK_JSON = ('{"ID":"803d6c76-2171-a6b6-512a-d69d53242277","Operation":"OperationTypeApply",'
@@ -392,7 +393,7 @@ def test_a_plan_made_stale_by_another_runs_apply_is_made_again(tmp_path, capsys)
 
 # -- settings ------------------------------------------------------------------------------
 
-def settings_with(tmp_path: Path, **terraform) -> config.Settings:
+def settings_with(tmp_path: Path, **terraform) -> Settings:
     cfg = Config(defaults=ns.configuration(),
                  overrides={"lambda_gate": {"terraform": terraform}})
     return config.load(cfg, root=tmp_path)

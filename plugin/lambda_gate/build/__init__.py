@@ -1,6 +1,6 @@
 """The build stage: the function's source in, a reproducible zip out.
 
-Takes :class:`~lambda_gate.config.BuildSettings`; gives a :class:`BuildResult` (path,
+Takes :class:`~lambda_gate.settings.BuildSettings`; gives a :class:`BuildResult` (path,
 CodeSha256, sizes, fingerprint). The same inputs give the same bytes, so terraform sees
 a change only when the code does. Modules: :mod:`.package` (the build), :mod:`.files`
 (which files), :mod:`.staging` with :mod:`.pip` and :mod:`.npm` (dependencies),

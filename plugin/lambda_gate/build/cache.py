@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
-from ..config import BuildSettings
+from ..settings import BuildSettings
 from . import archive
 from . import snapshot as tree_snapshot
 from .files import SourceFile

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..config import BuildSettings
 from ..errors import BuildError
+from ..settings import BuildSettings
 
 # Never part of a package: caches, bytecode, VCS and tool directories. node_modules in
 # the source tree is the developer's own install; the package gets a clean one.

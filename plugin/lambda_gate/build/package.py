@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..config import BuildSettings
 from ..errors import BuildError
+from ..settings import BuildSettings
 from . import archive, cache, npm, pip, staging
 from . import snapshot as tree_snapshot
 from .cache import BuildResult

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..config import ServiceFunction
+from ..settings import ServiceFunction
 from .cache import BuildResult
 from .package import build_package
 

@@ -13,8 +13,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import BuildSettings
 from ..errors import BuildError
+from ..settings import BuildSettings
 from . import npm, pip
 from .files import SourceFile, collect, npm_filter, pip_filter, source_filter
 

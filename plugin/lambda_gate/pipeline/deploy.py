@@ -16,10 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import aliases, git, record_store, records
 from ..aws import AwsTarget
 from ..build import BuildResult
-from ..config import Settings
 from ..errors import ApprovalRequired, Error, GateClosed, Interrupted
 from ..publish import apply_step, check_configuration, check_state_origin
 from ..report import Reporter
+from ..settings import Settings
 from ..smoke import SmokeRun, evaluate
 from .dry_run import dry_run_step
 from .steps import (

@@ -6,7 +6,6 @@ import os
 
 from .. import aliases, records
 from ..aws import AwsTarget
-from ..config import Settings
 from ..errors import TerraformError
 from ..publish import (
     OutputNames,
@@ -18,6 +17,7 @@ from ..publish import (
     unchanged_outputs,
 )
 from ..report import Reporter
+from ..settings import Settings
 from .steps import protected
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from .. import git, record_store, records
 from ..aws import AwsTarget
 from ..build import BuildResult, build_package, code_sha256
-from ..config import Settings
 from ..errors import ApprovalRequired, ConfigError
 from ..publish import Published
 from ..report import Reporter
+from ..settings import Settings
 from ..smoke import SmokeResult, SmokeRun
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Settings
 from ..errors import Error, LostRace, StaleLock
 from ..records import DeployRecord
+from ..settings import Settings
 
 #: Outcomes that end a deploy with exit code 0.
 SUCCESSFUL = ("promoted", "unchanged")

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from .. import git
 from ..aws import AwsTarget, local_target, remote_target, require_branch
-from ..config import Settings
 from ..errors import ConfigError, LocalAwsError, TerraformError
 from ..publish import TerraformOutputs, terraform_for
 from ..report import Reporter
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..local_aws.environments import EnvironmentSettings

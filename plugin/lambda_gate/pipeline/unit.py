@@ -22,12 +22,12 @@ from .. import aliases, git, records
 from ..aliases.unit import Move, UnitNotPromoted, promote_unit
 from ..aws import AwsTarget
 from ..build.service import build_service
-from ..config import ServiceFunction, Settings
 from ..errors import ApprovalRequired, ConfigError, Error, GateClosed
 from ..functions import select
 from ..publish import Published, check_configuration, unit_preflight
 from ..publish.unit import apply_unit, unit_terraform
 from ..report import Reporter
+from ..settings import ServiceFunction, Settings
 from ..smoke import SmokeRun, evaluate
 from .deploy import DeployOptions, deploy_alias
 from .steps import protected, terminal_confirm

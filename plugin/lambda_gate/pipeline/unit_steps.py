@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .. import records
 from ..aws import AwsTarget
-from ..config import ServiceFunction, Settings
 from ..publish import Published
 from ..report import Reporter
+from ..settings import ServiceFunction, Settings
 from ..smoke import SmokeResult, SmokeRun
 from .steps import start_smoke
 

@@ -21,9 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import record_store
 from ..aws import AwsTarget
-from ..config import Settings
 from ..errors import LambdaApiError, StaleLock, StateLocked, TerraformError
 from ..report import Reporter
+from ..settings import Settings
 from . import local_backend, noop, plan_guard, unmanaged
 from .converge import converge
 from .outputs import OutputNames

@@ -19,7 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ..config import Settings
+from ..settings import Settings
 
 OVERRIDE = "lambda_gate_local_backend_override.tf"
 #: The copy keeps the provider lock file its own init writes (unless the original has one).

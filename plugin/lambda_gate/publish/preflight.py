@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
 from ..report import Reporter
+from ..settings import Settings
 from . import local_backend
 from .checks_module import ModuleFunction, check_module, find_module
 from .checks_provider import check_providers

@@ -18,8 +18,8 @@ import json
 import os
 from pathlib import Path
 
-from ..config import Settings
 from ..errors import ConfigError
+from ..settings import Settings
 
 
 def configuration_id(settings: Settings) -> str:

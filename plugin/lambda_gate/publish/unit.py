@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..aws import AwsTarget
-from ..config import ServiceFunction, Settings
 from ..errors import TerraformError
 from ..report import Reporter
+from ..settings import ServiceFunction, Settings
 from . import unit_preflight
 from .apply import (
     Published,

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ..aws import AwsTarget
-from ..config import Settings
 from ..errors import ConfigError, Error
 from ..report import Reporter
+from ..settings import Settings
 from .apply import terraform_for
 from .state_lock import (
     LockUnreadable,

@@ -14,6 +14,7 @@ from invoke import Exit
 from .. import config, functions
 from ..children import interrupt_on_sigterm
 from ..errors import Error
+from ..settings import Settings
 
 
 def exits(fn):
@@ -77,7 +78,7 @@ def _refuse_broken_config_files() -> None:
 _refuse_broken_config_files()
 
 
-def settings_from(c, env: str | None = None) -> config.Settings:
+def settings_from(c, env: str | None = None) -> Settings:
     # invoke remembers where it found tasks.py as a prefix ("/repo/"); paths in the
     # settings are relative to that directory.
     prefix = getattr(c.config, "_project_prefix", None)
@@ -85,7 +86,7 @@ def settings_from(c, env: str | None = None) -> config.Settings:
     return config.load(c.config, root=root, environment=env)
 
 
-def is_unit(settings: config.Settings, function: str | None) -> bool:
+def is_unit(settings: Settings, function: str | None) -> bool:
     """Whether a task works on a service of several functions; checks ``--function``
     (a single function's configuration knows only its own key)."""
     functions.select(settings.functions, function)

@@ -16,11 +16,11 @@ from ..aliases import canary
 from ..aliases import prune as pruning
 from ..aliases import status as status_report
 from ..aws import AwsTarget
-from ..config import Settings
 from ..errors import ConfigError
 from ..pipeline.steps import protected, require_approval, terminal_confirm
 from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
+from ..settings import Settings
 from . import unit
 from ._common import exits, is_unit, settings_from
 from .steps import FUNCTION_HELP

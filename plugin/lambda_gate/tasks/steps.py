@@ -7,7 +7,7 @@ import os
 
 from invoke import task
 
-from .. import aliases, config, git, publish, record_store, records
+from .. import aliases, git, publish, record_store, records
 from ..errors import Error, GateClosed
 from ..pipeline.deploy import DeployOptions
 from ..pipeline.deploy import deploy as run_deploy
@@ -22,6 +22,7 @@ from ..pipeline.steps import (
 from ..pipeline.targets import aws_target, deploying_branch, function_name
 from ..publish import plan_guard
 from ..report import Reporter
+from ..settings import Settings
 from ..smoke import evaluate
 from . import unit
 from ._common import exits, is_unit, settings_from
@@ -146,7 +147,7 @@ def smoke(c, env=None, version=None, function=None):
     reporter.summary(decision.reason, ok=True)
 
 
-def _last_applied_version(settings: config.Settings, store: record_store.RecordStore
+def _last_applied_version(settings: Settings, store: record_store.RecordStore
                           ) -> str | None:
     """The version of the environment's last apply: this machine's, else the shared one."""
     last = settings.last_apply_path
@@ -159,7 +160,7 @@ def _last_applied_version(settings: config.Settings, store: record_store.RecordS
                     "--version.") from None
 
 
-def _published(settings: config.Settings, target, version: str | None) -> publish.Published:
+def _published(settings: Settings, target, version: str | None) -> publish.Published:
     if version is None:
         version = _last_applied_version(settings, record_store.for_settings(settings, target))
         if version is None:
@@ -234,7 +235,7 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     reporter.summary(change.summary(), ok=True)
 
 
-def _tested_version_of_this_commit(settings: config.Settings, target,
+def _tested_version_of_this_commit(settings: Settings, target,
                                    store: record_store.RecordStore) -> str | None:
     """On a machine that applied nothing: the version this commit's smoke run passed."""
     commit = git.git_commit(settings.root)

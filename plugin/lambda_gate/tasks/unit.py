@@ -17,7 +17,6 @@ from ..aliases.unit import Move, previous_set, promote_unit, run_unit_canary
 from ..aws import AwsTarget
 from ..build import code_sha256
 from ..build.service import build_service
-from ..config import ServiceFunction, Settings
 from ..errors import ConfigError, Error, GateClosed
 from ..functions import select
 from ..pipeline.deploy import DeployOptions
@@ -27,6 +26,7 @@ from ..pipeline.unit import UnitOptions, deploy_unit, plan_unit, require_unit_ap
 from ..pipeline.unit_steps import prefixed, save_unit_records, smoke_all
 from ..publish.unit import apply_unit, last_versions
 from ..report import Reporter
+from ..settings import ServiceFunction, Settings
 from ..smoke import evaluate
 
 
