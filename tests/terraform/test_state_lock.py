@@ -22,15 +22,11 @@ from invoke import Config
 from lambda_gate import config
 from lambda_gate.errors import ConfigError, StaleLock, StateLocked
 from lambda_gate.publish import apply
+from lambda_gate.publish.lock_backends import LockPlace, local_lock_holder, lock_place
+from lambda_gate.publish.lock_info import LockInfo, lock_info_from_error, parse_lock_info
 from lambda_gate.publish.state_lock import (
-    LockInfo,
-    LockPlace,
     LockWatch,
-    local_lock_holder,
-    lock_info_from_error,
-    lock_place,
     lost_message,
-    parse_lock_info,
     stale_reason,
     terraform_processes,
 )

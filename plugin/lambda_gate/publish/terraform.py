@@ -31,9 +31,10 @@ from typing import Any
 
 from ..children import Child, format_seconds
 from ..errors import ConfigError, Interrupted, StaleLock, StateLocked, TerraformError
+from .lock_info import LOCK_ERROR, WAIT_LINE
 from .outputs import DEFAULT_OUTPUTS, OutputNames, TerraformOutputs, outputs_from
 from .provider_mirror import cli_config_for_mirror, missing_providers, provider_hint
-from .state_lock import LOCK_ERROR, WAIT_LINE, LockWatch
+from .state_lock import LockWatch
 from .tf_output import condensed
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

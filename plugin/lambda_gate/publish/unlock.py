@@ -18,13 +18,8 @@ from ..errors import ConfigError, Error
 from ..report import Reporter
 from ..settings import Settings
 from .apply import terraform_for
-from .state_lock import (
-    LockUnreadable,
-    local_lock_holder,
-    read_lock,
-    stale_reason,
-    terraform_processes,
-)
+from .lock_backends import LockUnreadable, local_lock_holder, read_lock
+from .state_lock import stale_reason, terraform_processes
 
 
 def unlock_state(settings: Settings, target: AwsTarget | None, reporter: Reporter, *,
