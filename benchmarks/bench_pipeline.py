@@ -46,7 +46,7 @@ import boto3  # noqa: E402
 from results_file import save  # noqa: E402
 
 from lambda_gate.local_aws.server import serve_in_thread  # noqa: E402
-from lambda_gate.publish.terraform import cli_config_for_mirror  # noqa: E402
+from lambda_gate.publish.provider_mirror import cli_config_for_mirror  # noqa: E402
 
 RESULTS = HERE / "results" / "pipeline.json"
 PLAIN_SCRIPT = HERE / "plain_pipeline" / "deploy.sh"

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from lambda_gate.errors import ConfigError, TerraformError
-from lambda_gate.publish.outputs import OutputNames
-from lambda_gate.publish.terraform import (
-    Terraform,
-    cli_config_for_mirror,
-    diagnostics,
-    missing_providers,
-    outputs_from,
-    without_state_flag_warning,
-)
+from lambda_gate.publish.outputs import OutputNames, outputs_from
+from lambda_gate.publish.provider_mirror import cli_config_for_mirror, missing_providers
+from lambda_gate.publish.terraform import Terraform
+from lambda_gate.publish.tf_output import diagnostics, without_state_flag_warning
 
 REFERENCE = Path(__file__).resolve().parents[2] / "terraform"
 

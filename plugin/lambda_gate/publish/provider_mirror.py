@@ -14,6 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: What terraform says when it could not install a provider from where it looked.
+_INSTALL_FAILURES = (
+    "Failed to query available provider packages",
+    "could not connect to registry",
+    "Failed to install provider",
+    "no available releases match",
+    "provider registry.terraform.io",
+)
 
 
 def cli_config_for_mirror(plugin_dir: Path) -> str:
@@ -68,3 +76,11 @@ def provider_hint(plugin_dir: Path | None, providers: Sequence[str] = ()) -> str
         "INVOKE_LAMBDA_GATE_TERRAFORM_PLUGIN_DIR=/path/to/mirror (the directory holding "
         "registry.terraform.io/)."
     )
+
+
+def install_failure_hint(output: str, plugin_dir: Path | None) -> str | None:
+    """:func:`provider_hint` for the providers named, when terraform's ``output`` says it
+    could not install one; ``None`` when it failed for another reason."""
+    if not any(marker in output for marker in _INSTALL_FAILURES):
+        return None
+    return provider_hint(plugin_dir, missing_providers(output))

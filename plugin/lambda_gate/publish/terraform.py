@@ -1,10 +1,10 @@
 """The one wrapper around the terraform CLI.
 
-It owns terraform's subprocess, environment, output and errors: ``init`` only when the
-working directory needs it, ``apply``/``plan`` with ``-input=false`` and
-``TF_IN_AUTOMATION``, progress streamed to the user (condensed unless ``verbose``; the
-whole of it kept in ``log_dir``), and every unexpected non-zero exit
-turned into a :class:`~lambda_gate.errors.TerraformError` carrying terraform's own
+It owns terraform's subprocess, output and errors: ``init`` only when the working
+directory needs it, ``apply``/``plan`` with ``-input=false`` in the environment
+:mod:`.tf_setup` prepares, progress streamed to the user (:mod:`.tf_output`: condensed
+unless ``verbose``; the whole of it kept in ``log_dir``), and every unexpected non-zero
+exit turned into a :class:`~lambda_gate.errors.TerraformError` carrying terraform's own
 diagnostics. Outputs are read from the local state file when there is one, so a deploy
 runs terraform once per apply and not again just to read three values.
 
@@ -17,11 +17,9 @@ as is a saved plan that another run's apply made stale (:class:`StalePlan`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,25 +31,14 @@ from ..children import Child, format_seconds
 from ..errors import ConfigError, Interrupted, StaleLock, StateLocked, TerraformError
 from .lock_info import LOCK_ERROR, WAIT_LINE
 from .outputs import DEFAULT_OUTPUTS, OutputNames, TerraformOutputs, outputs_from
-from .provider_mirror import cli_config_for_mirror, missing_providers, provider_hint
+from .provider_mirror import install_failure_hint
 from .state_lock import LockWatch
-from .tf_output import condensed
+from .tf_output import condensed, diagnostics, without_state_flag_warning
+from .tf_setup import INSTALL_HINT, find_terraform, init_fingerprint, process_environment
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_REGISTRY_FAILURES = (
-    "Failed to query available provider packages",
-    "could not connect to registry",
-    "Failed to install provider",
-    "no available releases match",
-    "provider registry.terraform.io",
-)
-LOCK_FILE = ".terraform.lock.hcl"
 #: terraform's error when a saved plan was made before another run changed the state.
 _STALE_PLAN = "Saved plan is stale"
-INSTALL_HINT = (
-    "install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install) "
-    "or point lambda_gate.terraform.binary at it"
-)
 
 
 class StalePlan(TerraformError):
@@ -80,52 +67,6 @@ class PlanResult:
 
 
 _PLAN_SUMMARY = re.compile(r"^Plan: \d+ to add, \d+ to change, (\d+) to destroy", re.MULTILINE)
-
-
-def without_state_flag_warning(log: Callable[[str], None]) -> Callable[[str], None]:
-    """``log``, minus terraform's deprecation warning for ``-state``.
-
-    lambda-gate keeps each environment's local state outside the configuration directory
-    with ``-state``: the only way to do that without a backend block, which would then
-    apply to every environment of the configuration. terraform 1.10+ warns about the flag
-    on every run; the warning concerns lambda-gate's choice, not the user's
-    configuration, so it is not shown (the captured output keeps it).
-    """
-    held: list[str] = []  # a blank line or box opener that may start the warning
-    state = {"hiding": False, "closing": False}
-
-    def show(line: str) -> None:
-        plain = _ANSI.sub("", line).strip()
-        if state["hiding"]:
-            if "backends/local" in plain:
-                state.update(hiding=False, closing=True)
-            return
-        if state["closing"]:
-            state["closing"] = False
-            if plain == "\u2575":  # the closer of the warning's box (colour output)
-                return
-        if "Deprecated flag: -state" in plain:
-            held.clear()
-            state["hiding"] = True
-            return
-        if plain in ("", "\u2577"):
-            held.append(line)
-            return
-        for pending in held:
-            log(pending)
-        held.clear()
-        log(line)
-
-    return show
-
-
-def diagnostics(output: str) -> str:
-    """terraform's ``Error:`` blocks (they close its output), else its last lines."""
-    lines = [line.lstrip("│╷╵ ").rstrip() for line in _ANSI.sub("", output).splitlines()]
-    for index, line in enumerate(lines):
-        if line.startswith("Error:"):
-            return "\n".join(lines[index:]).strip()
-    return "\n".join([line for line in lines if line.strip()][-15:])
 
 
 class Terraform:
@@ -180,33 +121,13 @@ class Terraform:
 
     # -- the subprocess -------------------------------------------------------------
 
-    def _executable(self) -> str:
-        found = shutil.which(self.binary)
-        if not found:
-            raise TerraformError(f"terraform not found ({self.binary!r} is not on PATH): "
-                                 f"{INSTALL_HINT}.")
-        return found
-
     def input_variables(self) -> dict[str, str]:
         """The ``TF_VAR_`` values terraform will see: part of what an apply depends on."""
         return {k: v for k, v in self._env.items() if k.startswith("TF_VAR_")}
 
     def environment(self) -> dict[str, str]:
-        env = dict(self._env)
-        env["TF_IN_AUTOMATION"] = "1"
-        env["TF_INPUT"] = "0"
-        # terraform otherwise asks checkpoint-api.hashicorp.com for news on every run:
-        # a network round trip (a DNS timeout without network) on each plan and apply.
-        env["CHECKPOINT_DISABLE"] = "1"
-        env["TF_DATA_DIR"] = str(self.data_dir)
-        if self.plugin_dir is not None:
-            rc = self.data_dir / "lambda-gate.tfrc"
-            text = cli_config_for_mirror(self.plugin_dir)
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            if not rc.exists() or rc.read_text() != text:
-                rc.write_text(text)
-            env["TF_CLI_CONFIG_FILE"] = str(rc)
-        return env
+        """The environment terraform's processes get (:func:`.tf_setup.process_environment`)."""
+        return process_environment(self._env, self.data_dir, self.plugin_dir)
 
     def run(self, args: Sequence[str], *, stream: bool = True, what: str | None = None,
             ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess[str]:
@@ -217,7 +138,7 @@ class Terraform:
         quote terraform's own diagnostics; with ``log_dir`` it is also written to
         ``terraform-<command>.log`` there, which an error names.
         """
-        argv = [self._executable(), *args]
+        argv = [find_terraform(self.binary), *args]
         if not self.color:
             argv.append("-no-color")
         started = time.perf_counter()
@@ -314,8 +235,9 @@ class Terraform:
                  log_file: Path | None = None) -> str:
         diag = diagnostics(output)
         message = f"{what} failed (exit {code}):\n{diag}"
-        if any(marker in output for marker in _REGISTRY_FAILURES):
-            message += "\n\n" + provider_hint(self.plugin_dir, missing_providers(output))
+        hint = install_failure_hint(output, self.plugin_dir)
+        if hint is not None:
+            message += "\n\n" + hint
         if log_file is not None:
             message += f"\n\nterraform's full output: {log_file}"
         return message
@@ -323,23 +245,8 @@ class Terraform:
     # -- init -------------------------------------------------------------------------
 
     def init_fingerprint(self) -> str:
-        """What ``init`` depends on: the configuration, lock file, backend and mirror.
-
-        Every ``.tf`` file counts, because any of them may declare a provider (a new
-        resource type is enough), a module or the backend; tfvars, state and the artifact
-        do not, so a deploy that changes only those never re-initialises.
-        """
-        digest = hashlib.sha256()
-        files = [*self.config_dir.glob("*.tf"), *self.config_dir.glob("*.tf.json"),
-                 self.config_dir / LOCK_FILE]
-        for path in sorted(files):
-            if path.is_file():
-                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        if self.backend_config is not None:
-            digest.update(b"backend\0" + (self.backend_config.read_bytes()
-                                            if self.backend_config.is_file() else b"missing"))
-        digest.update(b"mirror\0" + str(self.plugin_dir).encode())
-        return digest.hexdigest()
+        """What ``init`` depends on (:func:`.tf_setup.init_fingerprint`)."""
+        return init_fingerprint(self.config_dir, self.backend_config, self.plugin_dir)
 
     def ensure_init(self) -> bool:
         """``terraform init`` unless this data dir was initialised for the same inputs.

@@ -7,8 +7,9 @@ those; ``--verbose`` streams everything, and the full output is always kept in a
 file under the state directory, which a failure names.
 
 terraform's errors are not shown as they stream: the error lambda-gate raises quotes
-them (see :func:`lambda_gate.publish.terraform.diagnostics`), and an error should be
-printed once.
+them (:func:`diagnostics`), and an error should be printed once. Nor is terraform's
+warning about ``-state``, which concerns lambda-gate's choice and not the user's
+configuration (:func:`without_state_flag_warning`).
 """
 
 from __future__ import annotations
@@ -57,3 +58,49 @@ def condensed(log: Callable[[str], None]) -> Callable[[str], None]:
             log(f"terraform {plain[0].lower()}{plain[1:]}")
 
     return show
+
+
+def without_state_flag_warning(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log``, minus terraform's deprecation warning for ``-state``.
+
+    lambda-gate keeps each environment's local state outside the configuration directory
+    with ``-state``: the only way to do that without a backend block, which would then
+    apply to every environment of the configuration. terraform 1.10+ warns about the flag
+    on every run; the warning concerns lambda-gate's choice, not the user's
+    configuration, so it is not shown (the captured output keeps it).
+    """
+    held: list[str] = []  # a blank line or box opener that may start the warning
+    state = {"hiding": False, "closing": False}
+
+    def show(line: str) -> None:
+        plain = _ANSI.sub("", line).strip()
+        if state["hiding"]:
+            if "backends/local" in plain:
+                state.update(hiding=False, closing=True)
+            return
+        if state["closing"]:
+            state["closing"] = False
+            if plain == "\u2575":  # the closer of the warning's box (colour output)
+                return
+        if "Deprecated flag: -state" in plain:
+            held.clear()
+            state["hiding"] = True
+            return
+        if plain in ("", "\u2577"):
+            held.append(line)
+            return
+        for pending in held:
+            log(pending)
+        held.clear()
+        log(line)
+
+    return show
+
+
+def diagnostics(output: str) -> str:
+    """terraform's ``Error:`` blocks (they close its output), else its last lines."""
+    lines = [line.lstrip("│╷╵ ").rstrip() for line in _ANSI.sub("", output).splitlines()]
+    for index, line in enumerate(lines):
+        if line.startswith("Error:"):
+            return "\n".join(lines[index:]).strip()
+    return "\n".join([line for line in lines if line.strip()][-15:])
