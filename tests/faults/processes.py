@@ -11,6 +11,16 @@ import time
 from collections.abc import Callable
 
 
+def interruptible() -> None:
+    """Give the child SIGINT's default action back.
+
+    A shell that starts a job in the background (``cmd &``, nohup, some CI runners) sets
+    SIGINT to be ignored, and an ignored signal stays ignored across exec: the deploy
+    would never see the Ctrl-C these tests send. Run in the child before exec.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Running:
     """``invoke ARGS`` started in a new session (its own process group), output collected."""
 
@@ -18,7 +28,7 @@ class Running:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "invoke", *args], cwd=project.root, text=True,
             env={**project.env, **(extra_env or {})}, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)

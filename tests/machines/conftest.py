@@ -64,6 +64,7 @@ import boto3
 import pytest
 import yaml
 
+from faults.processes import interruptible
 from lambda_gate.local_aws.server import LocalAws
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,6 +151,7 @@ class Machine:
             [sys.executable, "-m", "invoke", *args], cwd=self.root, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env={**self.env, **(extra_env or {})}, start_new_session=True,
+            preexec_fn=interruptible,
         )
 
     def communicate(self, proc: subprocess.Popen[str], timeout: float = TIMEOUT
