@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -28,6 +31,18 @@ def versions_and_aliases(client, function: str) -> tuple[list[str], dict[str, st
     except client.exceptions.ResourceNotFoundException:
         return [], {}
     return versions, aliases
+
+
+def artifact_sha256(root: Path) -> str:
+    """The CodeSha256 Lambda reports for the package a deploy in ``root`` built."""
+    data = (root / "build" / "lambda.zip").read_bytes()
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def code_sha256(client, function: str, version: str) -> str:
+    """The CodeSha256 of one version of ``function``, as Lambda has it."""
+    return client.get_function_configuration(FunctionName=function,
+                                             Qualifier=version)["CodeSha256"]
 
 
 def step_runner(project, client, default_function: str) -> Callable[..., Step]:

@@ -7,28 +7,16 @@ between the deploy (terraform and boto3 alike) and the local AWS.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import signal
 
 import pytest
-from deploy_steps import step_runner, versions_and_aliases
+from deploy_steps import artifact_sha256, code_sha256, step_runner, versions_and_aliases
 from processes import Running, alive, descendants
 from proxy import Fault, FaultProxy
 
 FUNCTION = "faults-converge"
-
-
-def artifact_sha(project) -> str:
-    data = (project.root / "build" / "lambda.zip").read_bytes()
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-def code_of(client, version: str) -> str:
-    return client.get_function_configuration(FunctionName=FUNCTION,
-                                             Qualifier=version)["CodeSha256"]
 
 
 def change_code(project, marker: str) -> None:
@@ -80,8 +68,8 @@ def test_a_failed_publish_version_fails_the_deploy_and_leaves_the_alias(
     assert publish_failed.versions == ["1"]
     assert publish_failed.aliases == {"main": "1"}
     # What the issue describes: $LATEST holds the new code, no version does.
-    assert code_of(lambda_client, "$LATEST") == artifact_sha(project)
-    assert code_of(lambda_client, "1") != artifact_sha(project)
+    assert code_sha256(lambda_client, FUNCTION, "$LATEST") == artifact_sha256(project.root)
+    assert code_sha256(lambda_client, FUNCTION, "1") != artifact_sha256(project.root)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +84,7 @@ def test_the_next_plain_deploy_publishes_the_artifact_and_promotes_it(
     assert "nothing to deploy" not in step.output
     assert step.versions == ["1", "2"]
     assert step.aliases == {"main": "2"}
-    assert code_of(lambda_client, "2") == artifact_sha(project)
+    assert code_sha256(lambda_client, FUNCTION, "2") == artifact_sha256(project.root)
     assert "published $LATEST, which holds the artifact, as version 2 with PublishVersion" in (
         step.output)
 
@@ -124,10 +112,10 @@ def latest_record(project) -> dict:
 def interrupted(full_after_convergence, project, lambda_client):
     """Ctrl-C (SIGINT to the deploy's process group) once terraform has updated the code."""
     change_code(project, "interrupted")
-    before = code_of(lambda_client, "$LATEST")
+    before = code_sha256(lambda_client, FUNCTION, "$LATEST")
     running = Running(project, "deploy")
     try:
-        running.wait_until(lambda: code_of(lambda_client, "$LATEST") != before)
+        running.wait_until(lambda: code_sha256(lambda_client, FUNCTION, "$LATEST") != before)
         children = descendants(running.proc.pid)
         running.signal_group(signal.SIGINT)
         code = running.finish()
@@ -162,7 +150,8 @@ def test_the_deploy_after_an_interrupt_promotes_the_artifact(after_interrupt, pr
     assert step.result.returncode == 0, step.output
     assert "nothing to deploy" not in step.output
     assert step.aliases["main"] == step.versions[-1] != "2"
-    assert code_of(lambda_client, step.aliases["main"]) == artifact_sha(project)
+    live = code_sha256(lambda_client, FUNCTION, step.aliases["main"])
+    assert live == artifact_sha256(project.root)
 
 
 HANGING = '''

@@ -63,8 +63,8 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-
 from faults.processes import interruptible
+
 from lambda_gate.local_aws.server import LocalAws
 
 REPO = Path(__file__).resolve().parents[2]

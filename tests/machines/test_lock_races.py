@@ -17,14 +17,12 @@ Each outcome is read from Lambda and S3 with boto3.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import pwd
 import socket
 
 import pytest
-from deploy_steps import versions_and_aliases
+from deploy_steps import artifact_sha256, code_sha256, versions_and_aliases
 from faults.processes import Running
 from faults.proxy import FaultProxy, Hold
 
@@ -33,16 +31,6 @@ pytestmark = pytest.mark.slow
 FUNCTION = "machines-lock-race"
 #: terraform's record of who took a lock: user@host.
 WHO = f"{pwd.getpwuid(os.getuid()).pw_name}@{socket.gethostname()}"
-
-
-def artifact_sha(machine) -> str:
-    data = (machine.root / "build" / "lambda.zip").read_bytes()
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-def code_of(client, version: str) -> str:
-    return client.get_function_configuration(FunctionName=FUNCTION,
-                                             Qualifier=version)["CodeSha256"]
 
 
 def change_code(machine, marker: str) -> None:
@@ -120,8 +108,8 @@ def test_racing_deploys_both_publish_their_code_in_turn(in_turn, a, b, lambda_cl
     assert second_code == 0, second_out
     versions, aliases = versions_and_aliases(lambda_client, FUNCTION)
     assert versions == ["1", "2", "3"]
-    assert code_of(lambda_client, "2") == artifact_sha(a)
-    assert code_of(lambda_client, "3") == artifact_sha(b)
+    assert code_sha256(lambda_client, FUNCTION, "2") == artifact_sha256(a.root)
+    assert code_sha256(lambda_client, FUNCTION, "3") == artifact_sha256(b.root)
     assert aliases == {"main": "3"}
 
 
@@ -162,9 +150,9 @@ def test_without_the_wait_the_loser_exits_4_and_publishes_nothing(without_wait, 
             f"{team.lock_key}), held by {WHO} since ") in output
     assert "without waiting (lambda_gate.terraform.lock_timeout is 0s)" in output
     assert "Traceback" not in output
-    shas = {code_of(lambda_client, v) for v in versions_and_aliases(lambda_client,
-                                                                    FUNCTION)[0]}
-    assert artifact_sha(b) not in shas
+    versions, _ = versions_and_aliases(lambda_client, FUNCTION)
+    shas = {code_sha256(lambda_client, FUNCTION, v) for v in versions}
+    assert artifact_sha256(b.root) not in shas
 
 
 def test_without_the_wait_the_winners_deploy_stands(without_wait, a, lambda_client):
@@ -174,7 +162,7 @@ def test_without_the_wait_the_winners_deploy_stands(without_wait, a, lambda_clie
     versions, aliases = versions_and_aliases(lambda_client, FUNCTION)
     assert versions == ["1", "2", "3", "4"]
     assert aliases == {"main": "4"}
-    assert code_of(lambda_client, "4") == artifact_sha(a)
+    assert code_sha256(lambda_client, FUNCTION, "4") == artifact_sha256(a.root)
 
 
 @pytest.fixture(scope="module")
@@ -253,4 +241,4 @@ def test_after_unlock_a_deploy_publishes_again(unlocked, a, lambda_client):
     versions, aliases = versions_and_aliases(lambda_client, FUNCTION)
     assert versions[:4] == ["1", "2", "3", "4"] and len(versions) == 5
     assert aliases == {"main": versions[-1]}
-    assert code_of(lambda_client, versions[-1]) == artifact_sha(a)
+    assert code_sha256(lambda_client, FUNCTION, versions[-1]) == artifact_sha256(a.root)
