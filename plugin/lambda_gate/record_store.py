@@ -89,6 +89,12 @@ class RecordStore:
                 return record
         return None
 
+    def records_of(self, function: str, version: str) -> Iterator[records.DeployRecord]:
+        """Every record of ``function:version``, newest first."""
+        for record in self._newest_first(f"-{version}-"):
+            if record.function == function and record.version == version:
+                yield record
+
     def passing_for_commit(self, function: str, commit: str) -> records.DeployRecord | None:
         """The newest record of a passing smoke run of ``function`` built from ``commit``."""
         for record in self._newest_first(""):
@@ -96,6 +102,15 @@ class RecordStore:
                     and record.smoke_passed and record.version):
                 return record
         return None
+
+    def moves(self, function: str, alias: str) -> dict[str, float]:
+        """When ``alias`` last moved to each version (promoted or rolled back to)."""
+        moved: dict[str, float] = {}
+        for record in self._newest_first(""):
+            if (record.function == function and record.alias == alias
+                    and record.outcome in records.MOVED and record.alias_after):
+                moved.setdefault(record.alias_after, record.started_at)
+        return moved
 
     def _newest_first(self, name_part: str) -> Iterator[records.DeployRecord]:
         if not self.shared:

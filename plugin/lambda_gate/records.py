@@ -18,6 +18,9 @@ from . import atomic
 #: How many of a dirty tree's paths a record lists.
 DIRTY_FILES_KEPT = 50
 
+#: Outcomes of a record whose alias moved to ``alias_after``.
+MOVED = ("promoted", "rolled-back")
+
 
 @dataclass
 class DeployRecord:

@@ -7,7 +7,7 @@ import pytest
 from invoke import Config
 
 from lambda_gate import config
-from lambda_gate.errors import AliasConflict, GateClosed, StaleLock, StateLocked
+from lambda_gate.errors import AliasConflict, GateClosed, OutOfOrder, StaleLock, StateLocked
 from lambda_gate.pipeline.summary import deploy_summary, failure_outcome
 from lambda_gate.records import DeployRecord
 from lambda_gate.settings import Settings
@@ -23,6 +23,7 @@ def settings(tmp_path) -> Settings:
     (StateLocked("locked"), "lost-race", 4),
     (AliasConflict("moved"), "lost-race", 4),
     (StaleLock("gone"), "stale-lock", 5),
+    (OutOfOrder("older", short="newer"), "out-of-order", 4),
     (GateClosed("closed"), "failed", 1),
 ])
 def test_each_error_has_its_outcome_and_exit_code(error, outcome, code):
@@ -51,3 +52,11 @@ def test_a_stale_lock_is_no_race(settings):
     assert deploy_summary(settings, record, None, "apply") == (
         "terraform's state lock is held by a run that is gone: nothing published; main "
         "untouched")
+
+
+def test_a_deploy_of_the_version_rolled_back_from_says_so(settings):
+    record = DeployRecord(environment="ci", alias="main", function="api", version="5",
+                          alias_before="4", outcome="out-of-order")
+
+    assert deploy_summary(settings, record, None, "apply") == (
+        "not promoted: main was rolled back from version 5; main stays at 4; 0 tests passed")

@@ -17,7 +17,10 @@ from botocore.exceptions import ClientError
 from ..errors import AliasConflict, ConfigError, LambdaApiError
 
 HISTORY_PREFIX = "lambda-gate history:"
+ROLLED_BACK = "rolled back from:"
 DESCRIPTION_LIMIT = 256
+#: How many versions rolled back from an alias keeps; older ones may be promoted again.
+ROLLED_BACK_KEPT = 5
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,11 @@ class AliasState:
     @property
     def history(self) -> tuple[str, ...]:
         return parse_history(self.description)
+
+    @property
+    def rolled_back(self) -> tuple[str, ...]:
+        """Versions a rollback moved this alias away from, newest first."""
+        return parse_rolled_back(self.description)
 
 
 @dataclass(frozen=True)
@@ -48,24 +56,46 @@ class AliasChange:
         return f"promoted {self.alias}: {self.before} -> {self.after}"
 
 
+def _versions(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip().isdigit())
+
+
 def parse_history(description: str) -> tuple[str, ...]:
     """Versions the alias pointed at before, newest first, from its description."""
     if not description.startswith(HISTORY_PREFIX):
         return ()
-    rest = description[len(HISTORY_PREFIX):].strip()
-    return tuple(v for v in rest.split(",") if v.strip().isdigit())
+    return _versions(description[len(HISTORY_PREFIX):].partition(";")[0])
 
 
-def format_history(history: Sequence[str]) -> str:
-    """The description holding ``history``, cut to Lambda's 256 characters."""
+def parse_rolled_back(description: str) -> tuple[str, ...]:
+    """Versions a rollback moved the alias away from, newest first."""
+    if not description.startswith(HISTORY_PREFIX):
+        return ()
+    for part in description.split(";")[1:]:
+        label, _, versions = part.strip().partition(":")
+        if f"{label}:" == ROLLED_BACK:
+            return _versions(versions)
+    return ()
+
+
+def format_history(history: Sequence[str], rolled_back: Sequence[str] = ()) -> str:
+    """The description holding ``history`` and ``rolled_back``, within Lambda's 256
+    characters: the rolled-back versions (at most :data:`ROLLED_BACK_KEPT`) always
+    fit, the history is cut, oldest first, to what room is left."""
+    tail = ""
+    if rolled_back:
+        tail = f"; {ROLLED_BACK} " + ",".join(_unique(rolled_back)[:ROLLED_BACK_KEPT])
     text = HISTORY_PREFIX + " "
     kept: list[str] = []
     for version in history:
-        candidate = text + ",".join([*kept, version])
-        if len(candidate) > DESCRIPTION_LIMIT:
+        if len(text + ",".join([*kept, version]) + tail) > DESCRIPTION_LIMIT:
             break
         kept.append(version)
-    return text + ",".join(kept)
+    return text + ",".join(kept) + tail
+
+
+def _unique(versions: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(versions))
 
 
 def _code(exc: ClientError) -> str:
@@ -156,8 +186,10 @@ def promote(client, function: str, alias: str, version: str, *,
         return AliasChange(alias=alias, before=version, after=version, created=False)
     history = [current.version, *[v for v in current.history if v != current.version]]
     history = [v for v in history if v != version]
+    # Promoting a version rolled back from (only ever asked for with --force) clears it.
+    rolled_back = [v for v in current.rolled_back if v != version]
     _update(client, function, current, "ran", FunctionVersion=version,
-            Description=format_history(history),
+            Description=format_history(history, rolled_back),
             RoutingConfig={"AdditionalVersionWeights": {}})
     return AliasChange(alias=alias, before=current.version, after=version, created=False)
 
@@ -220,18 +252,23 @@ def rollback_target(client, function: str, alias: str,
 
 
 def rollback(client, function: str, alias: str, to: str | None = None) -> AliasChange:
-    """Move ``alias`` back; the version rolled away from leaves the history.
+    """Move ``alias`` back; the version rolled away from leaves the history and is
+    marked as rolled back from, so that a rerun of the deploy that published it does not
+    promote it again.
 
     An alias in the middle of a canary goes wholly back to its primary version, with its
-    history unchanged.
+    history unchanged; the canary's version is the one rolled back from.
     """
     current, target = rollback_target(client, function, alias, to)
     if target == current.version:
         remaining = list(current.history)
+        away = list(current.weights)
     else:
         remaining = [v for v in current.history if v not in (target, current.version)]
+        away = [current.version, *current.weights]
+    rolled_back = [v for v in [*away, *current.rolled_back] if v != target]
     _update(client, function, current, "rolled back", FunctionVersion=target,
-            Description=format_history(remaining),
+            Description=format_history(remaining, rolled_back),
             RoutingConfig={"AdditionalVersionWeights": {}})
     return AliasChange(alias=alias, before=current.version, after=target, created=False)
 

@@ -22,6 +22,7 @@ from ..report import Reporter
 from ..settings import Settings
 from ..smoke import SmokeRun, evaluate
 from .dry_run import dry_run_step
+from .moves import check_promotion_order
 from .steps import (
     build_step,
     note_working_tree,
@@ -51,6 +52,8 @@ class DeployOptions:
     allow_replace: bool = False
     adopt_state: bool = False
     import_function: bool = False
+    #: Promote even a version the alias was rolled back from.
+    force: bool = False
 
 
 def deploy_alias(settings: Settings, alias: str | None) -> tuple[str, str | None]:
@@ -178,6 +181,10 @@ def _publish_and_test(settings: Settings, options: DeployOptions, reporter: Repo
         record.smoke_passed = bool(record_store.for_settings(settings, target).passing(
             published.function_name, published.version))
         return
+    # A rerun of the deploy a person rolled back from publishes nothing new: the same
+    # version again, which must not go back live behind their back.
+    check_promotion_order(settings, target, published.function_name, current,
+                          published.version, allow_rolled_back=options.force)
 
     result = smoke_step(settings, target, published, reporter,
                         prepared=prepared[0] if prepared else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Error, LostRace, StaleLock
+from ..errors import Error, LostRace, OutOfOrder, StaleLock
 from ..records import DeployRecord
 from ..settings import Settings
 
@@ -24,6 +24,8 @@ def failure_outcome(error: Error) -> str:
     gone, or a failure."""
     if isinstance(error, StaleLock):
         return "stale-lock"
+    if isinstance(error, OutOfOrder):
+        return "out-of-order"
     if isinstance(error, LostRace):
         return "lost-race"
     return "failed"
@@ -58,6 +60,13 @@ def _tests(record: DeployRecord) -> str:
     if record.tests_failed:
         text += f", {record.tests_failed} failed"
     return text
+
+
+def _stepping_back(record: DeployRecord) -> str:
+    before, version = record.alias_before or "", record.version or ""
+    if before.isdigit() and version.isdigit() and int(version) < int(before):
+        return f"{record.alias} serves version {before}, newer than {version}"
+    return f"{record.alias} was rolled back from version {version}"
 
 
 def _alias_stays(record: DeployRecord) -> str:
@@ -98,6 +107,8 @@ def deploy_summary(settings: Settings, record: DeployRecord, record_path: Path |
         parts = [lost_race_head(record)]
         if record.version is None:
             parts.append(_alias_stays(record))
+    elif record.outcome == "out-of-order":
+        parts = [f"not promoted: {_stepping_back(record)}", _alias_stays(record), _tests(record)]
     elif record.outcome == "stale-lock":
         parts = ["terraform's state lock is held by a run that is gone: nothing published",
                  _alias_stays(record)]

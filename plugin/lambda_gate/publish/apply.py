@@ -318,7 +318,7 @@ def apply_step(settings: Settings, target: AwsTarget, reporter: Reporter, *,
                                         artifact_sha, reporter)
             last = settings.last_apply_path
             last.parent.mkdir(parents=True, exist_ok=True)
-            summary = {"fingerprint": fingerprint, "outputs": {
+            summary = {"fingerprint": fingerprint, "artifact_sha256": artifact_sha, "outputs": {
                 "function_name": outputs.function_name, "version": outputs.version,
                 "qualified_arn": outputs.qualified_arn},
                 "latest_modified": _latest_modified(client, outputs.function_name)}

@@ -17,6 +17,7 @@ from ..aliases import prune as pruning
 from ..aliases import status as status_report
 from ..aws import AwsTarget
 from ..errors import ConfigError
+from ..pipeline.moves import record_move
 from ..pipeline.steps import protected, require_approval, terminal_confirm
 from ..pipeline.targets import aws_target, function_name
 from ..report import Reporter
@@ -46,6 +47,9 @@ def _target(settings: Settings, reporter: Reporter) -> AwsTarget:
 def rollback(c, alias=None, to=None, env=None, approve=False, function=None):
     """Move the alias back to the version it served before, from its recorded history.
 
+    The version moved away from is marked in the alias, so that a rerun of the deploy
+    that published it does not promote it again (unless `invoke deploy --force`).
+
     During a canary, sends all traffic back to the alias's primary version. Refuses when
     there is no history or the version was deleted. Honours lambda_gate.function.name
     when no apply is recorded. A service of several functions goes back to the set of
@@ -65,6 +69,8 @@ def rollback(c, alias=None, to=None, env=None, approve=False, function=None):
                               confirm=terminal_confirm)
     with reporter.step("rollback"):
         change = aliases.rollback(client, function, alias, to)
+    record_move(settings, target, reporter, function=function, change=change,
+                outcome="rolled-back")
     reporter.summary(f"rolled back {alias}: {change.before} -> {change.after}", ok=True)
 
 

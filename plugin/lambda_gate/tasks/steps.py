@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from invoke import task
@@ -11,6 +10,8 @@ from .. import aliases, git, publish, record_store, records
 from ..errors import Error, GateClosed
 from ..pipeline.deploy import DeployOptions
 from ..pipeline.deploy import deploy as run_deploy
+from ..pipeline.evidence import expected_code, last_applied_version
+from ..pipeline.moves import check_promotion_order, record_move
 from ..pipeline.steps import (
     build_step,
     existing_artifact,
@@ -127,18 +128,29 @@ def smoke(c, env=None, version=None, function=None):
         return unit.smoke(settings, function, version)
     reporter = Reporter()
     target = aws_target(settings, reporter, start_local=False)
+    store = record_store.for_settings(settings, target)
     published = _published(settings, target, version)
+    artifact = expected_code(settings, store, published)
+    if artifact.code_sha256 != published.code_sha256:
+        raise GateClosed(
+            f"version {published.version} runs CodeSha256 {published.code_sha256}, but "
+            f"{artifact.source} is {artifact.code_sha256}: testing it would vouch for code "
+            f"this job did not build. Nothing was tested or recorded. Test the version "
+            "that published this build (`invoke apply` prints it), or build the commit "
+            "that published this version.")
     result = smoke_step(settings, target, published, reporter)
     decision = evaluate(result, published_arn=published.qualified_arn,
-                             published_version=published.version,
-                             artifact_code_sha256=published.code_sha256,
-                             live_code_sha256=published.code_sha256)
+                        published_version=published.version,
+                        artifact_code_sha256=artifact.code_sha256,
+                        live_code_sha256=published.code_sha256)
     if not decision.open:
         raise GateClosed(decision.reason)
     rec = records.DeployRecord(environment=settings.environment.name,
                                function=published.function_name, version=published.version,
                                qualified_arn=published.qualified_arn,
-                               code_sha256=published.code_sha256, tests_passed=result.passed,
+                               code_sha256=published.code_sha256,
+                               artifact_sha256=artifact.code_sha256,
+                               tests_passed=result.passed,
                                tests_skipped=result.skipped, smoke_passed=True,
                                outcome="tested", durations=dict(reporter.durations))
     rec.git_commit = git.git_commit(settings.root)
@@ -147,22 +159,9 @@ def smoke(c, env=None, version=None, function=None):
     reporter.summary(decision.reason, ok=True)
 
 
-def _last_applied_version(settings: Settings, store: record_store.RecordStore
-                          ) -> str | None:
-    """The version of the environment's last apply: this machine's, else the shared one."""
-    last = settings.last_apply_path
-    try:
-        data = json.loads(last.read_text()) if last.exists() else store.last_apply()
-        return str(data["outputs"]["version"]) if data else None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise Error(f"{last} is damaged (not what `invoke apply` writes): run `invoke "
-                    "apply` (or `invoke deploy`) to write it again, or pass "
-                    "--version.") from None
-
-
 def _published(settings: Settings, target, version: str | None) -> publish.Published:
     if version is None:
-        version = _last_applied_version(settings, record_store.for_settings(settings, target))
+        version = last_applied_version(settings, record_store.for_settings(settings, target))
         if version is None:
             raise Error(f"no apply recorded for environment {settings.environment.name!r}: "
                         "run `invoke apply` (or `invoke deploy`) first, or pass --version.")
@@ -185,7 +184,10 @@ def _published(settings: Settings, target, version: str | None) -> publish.Publi
     "alias": "Alias to move (default: named after the git branch).",
     "env": "Environment (default: lambda_gate.environment).",
     "approve": "Approve moving a protected alias (CI's manual approval step).",
-    "force": "Promote even when no deploy record shows the version passed its smoke tests.",
+    "force": "Promote even when no deploy record shows the version passed its smoke tests, "
+             "or the alias was rolled back from it.",
+    "allow_older": "Move the alias to a version older than the one it serves (prefer "
+                   "`invoke rollback --to N`).",
     "canary": "Shift traffic in steps first, e.g. 10,50 (percent to the new version).",
     "interval": "Seconds to wait after each canary step before its checks (default 60).",
     "smoke_alias": "After each canary step, also run the smoke tests against the alias.",
@@ -193,13 +195,16 @@ def _published(settings: Settings, target, version: str | None) -> publish.Publi
 })
 @exits
 def promote(c, version=None, alias=None, env=None, approve=False, force=False,
-            canary=None, interval=None, smoke_alias=False, function=None):
+            canary=None, interval=None, smoke_alias=False, function=None, allow_older=False):
     """Move the alias to exactly one version, guarded by its RevisionId.
 
-    Refuses a version that no deploy record shows passing its smoke tests, unless
-    --force; a protected alias (lambda_gate.aliases.protected) needs --approve or a yes on
-    the terminal. With --canary, the CloudWatch alarms in lambda_gate.aliases.alarms are
-    checked after each step; one in ALARM sends all traffic back to the old version.
+    Refuses a version that no deploy record shows passing its smoke tests, or one the
+    alias was rolled back from, unless --force; refuses a version older than the one the
+    alias serves, which a late promote would silently step back to, unless --allow-older
+    (or `invoke rollback --to N`). A protected alias (lambda_gate.aliases.protected)
+    needs --approve or a yes on the terminal. With --canary, the CloudWatch alarms in
+    lambda_gate.aliases.alarms are checked after each step; one in ALARM sends all
+    traffic back to the old version.
     """
     if canary is not None:
         from ..aliases import canary as canaries
@@ -220,8 +225,13 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     published = _published(settings, target, version)
     if not force:
         _require_evidence(store, published)
+    client = target.client("lambda")
+    current = aliases.get_alias(client, published.function_name, alias)
+    check_promotion_order(settings, target, published.function_name, current,
+                          published.version, allow_older=allow_older,
+                          allow_rolled_back=force)
     require_approval(settings, alias, published.version, approve=approve,
-                              confirm=terminal_confirm)
+                     confirm=terminal_confirm)
     with reporter.step("promote"):
         if canary is not None:
             from .lifecycle import run_canary_promotion
@@ -230,8 +240,12 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
                                           weights=canary, interval=interval,
                                           smoke_alias=smoke_alias)
         else:
-            change = aliases.promote(target.client("lambda"), published.function_name,
-                                     alias, published.version)
+            change = aliases.promote(client, published.function_name, alias,
+                                     published.version, expected=current)
+    if change.before != change.after:
+        record_move(settings, target, reporter, function=published.function_name,
+                    change=change, outcome="promoted", code_sha256=published.code_sha256,
+                    qualified_arn=published.qualified_arn)
     reporter.summary(change.summary(), ok=True)
 
 
@@ -275,11 +289,12 @@ def _require_evidence(store: record_store.RecordStore, published: publish.Publis
     "adopt_state": "Apply this configuration onto a state another configuration made.",
     "import_function": "Import a function Lambda already has but terraform's state lacks "
                        "(after an apply killed during the first create), instead of stopping.",
+    "force": "Promote even a version the alias was rolled back from (`invoke rollback`).",
 })
 @exits
 def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False,
            dry_run=False, verbose=False, function=None, retest=False, allow_replace=False,
-           adopt_state=False, import_function=False):
+           adopt_state=False, import_function=False, force=False):
     """Build, apply, smoke-test the new version, and promote the alias if it passed.
 
     The alias moves only when the smoke run exited 0, at least one test passed, the
@@ -296,7 +311,7 @@ def deploy(c, alias=None, env=None, approve=False, full=False, force_build=False
     options = DeployOptions(alias=alias, approve=approve, full=full,
                             force_build=force_build, dry_run=dry_run,
                             allow_replace=allow_replace, adopt_state=adopt_state,
-                            import_function=import_function)
+                            import_function=import_function, force=force)
     if is_unit(settings, function):
         return unit.deploy(settings, options, reporter, function=function, retest=retest)
     run_deploy(settings, options, reporter)  # it prints the summary; exits() the error
