@@ -7,6 +7,7 @@ test sleeps.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -183,13 +184,43 @@ def test_a_deploy_moving_the_alias_mid_canary_stops_it(lambda_client, lambda_sta
     assert lambda_state.alias(function, "main") == ("3", {})
 
 
-def test_a_canary_onto_a_new_alias_creates_it(lambda_client, lambda_state, function,
-                                             observed):
+def test_a_canary_onto_an_alias_that_does_not_exist_is_refused_and_creates_nothing(
+        lambda_client, function, observed):
+    with pytest.raises(ConfigError, match=re.escape(
+            "alias fresh does not exist yet, so a canary has no old version to keep "
+            "traffic on while version 2 gets part of it. Promote without --canary first "
+            "(`invoke promote --version 2 --alias fresh`), or pass --create-alias to "
+            "create fresh pointing wholly at version 2. Nothing was changed.")) as refused:
+        canary.run_canary(lambda_client, function, "fresh", "2", [10], interval=0,
+                          wait=observed, log=lambda line: None)
+
+    assert refused.value.exit_code == 2
+    assert observed.seen == []
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.get_alias(FunctionName=function, Name="fresh")
+
+
+def test_with_create_alias_a_canary_onto_a_new_alias_creates_it_wholly_on_the_version(
+        lambda_client, lambda_state, function, observed):
+    lines: list[str] = []
+
     change = canary.run_canary(lambda_client, function, "fresh", "2", [10], interval=0,
-                               wait=observed, log=lambda line: None)
+                               wait=observed, log=lines.append, create_alias=True)
 
     assert change.created
+    assert observed.seen == []  # no steps: there was no traffic to shift
     assert lambda_state.alias(function, "fresh") == ("2", {})
+    assert lines == ["fresh does not exist yet, so there is no traffic to shift: creating "
+                     "it pointing wholly at version 2 (--create-alias)"]
+
+
+def test_create_alias_changes_nothing_for_an_alias_that_exists(
+        lambda_client, lambda_state, function, observed):
+    canary.run_canary(lambda_client, function, "main", "2", [10], interval=0,
+                      wait=observed, log=lambda line: None, create_alias=True)
+
+    assert observed.seen == [("1", {"2": 0.1})]
+    assert lambda_state.alias(function, "main") == ("2", {})
 
 
 def test_alarm_entries_may_name_the_alias_and_be_prefixes():

@@ -129,6 +129,55 @@ def test_canary_refuses_to_start_while_a_configured_alarm_is_in_alarm(
     assert lambda_state.alias(function, "main") == ("2", {})
 
 
+def test_a_canary_onto_an_alias_that_does_not_exist_is_refused_before_any_write(
+        run, lambda_client, function):
+    result = run("promote", "--version", "4", "--force", "--alias", "fresh", "--canary",
+                 "10,50", "--interval", "0")
+
+    assert result.returncode == 2
+    assert ("error: alias fresh does not exist yet, so a canary has no old version to keep "
+            "traffic on while version 4 gets part of it. Promote without --canary first "
+            "(`invoke promote --version 4 --alias fresh`), or pass --create-alias to "
+            "create fresh pointing wholly at version 4. Nothing was changed."
+            ) in result.stderr
+    assert "Traceback" not in result.stderr
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.get_alias(FunctionName=function, Name="fresh")
+
+
+def test_a_refused_canary_onto_a_protected_new_alias_asks_no_approval_first(
+        run, lambda_client, function):
+    result = run("promote", "--version", "4", "--force", "--alias", "fresh", "--canary",
+                 "10", "--interval", "0", INVOKE_LAMBDA_GATE_ENVIRONMENTS_LOCAL_PROTECTED="fresh")
+
+    assert result.returncode == 2  # not 3, approval required: it could never start
+    assert "alias fresh does not exist yet" in result.stderr
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.get_alias(FunctionName=function, Name="fresh")
+
+
+def test_with_create_alias_a_canary_creates_the_new_alias_wholly_and_says_so(
+        run, lambda_state, function):
+    result = run("promote", "--version", "4", "--force", "--alias", "fresh", "--canary",
+                 "10,50", "--interval", "0", "--create-alias")
+
+    assert result.returncode == 0, result.stderr
+    assert "created fresh -> 4 (no old version to shift traffic from)" in result.stdout
+    assert "10% of traffic" not in result.stdout
+    assert lambda_state.alias(function, "fresh") == ("4", {})
+
+
+def test_create_alias_leaves_a_canary_onto_an_existing_alias_as_it_is(
+        run, lambda_state, function):
+    result = run("promote", "--version", "4", "--force", "--canary", "10", "--interval",
+                 "0", "--create-alias")
+
+    assert result.returncode == 0, result.stderr
+    assert "main: 10% of traffic to version 4, 90% to 2" in result.stdout
+    assert "promoted main: 2 -> 4" in result.stdout
+    assert lambda_state.alias(function, "main") == ("4", {})
+
+
 def test_promote_refuses_a_version_that_does_not_exist(run, lambda_state, function):
     result = run("promote", "--version", "99", "--force")
 

@@ -6,6 +6,7 @@ their ``main`` aliases from 1 to 2, all or none.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -122,6 +123,71 @@ def test_an_alarm_on_one_function_rolls_every_alias_back(lambda_client, lambda_s
 
     assert {k: lambda_state.alias(n, "main") for k, n in unit.items()} == {
         "api": ("1", {}), "worker": ("1", {})}
+
+
+@pytest.fixture
+def unit_with_a_new_function(lambda_client, unit, make_function):
+    """The unit's ``api``, and ``fresh``: a function whose ``main`` does not exist yet."""
+    fresh = make_function(versions=1, prefix="unit-fresh")
+    return {"api": unit["api"], "fresh": fresh}
+
+
+def exists(lambda_client, function: str, alias: str) -> bool:
+    try:
+        lambda_client.get_alias(FunctionName=function, Name=alias)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def test_a_unit_canary_onto_an_alias_one_function_lacks_is_refused_before_any_move(
+        lambda_client, lambda_state, unit_with_a_new_function):
+    names = unit_with_a_new_function
+    planned = [Move("api", names["api"], "2", aliases.get_alias(lambda_client, names["api"],
+                                                                "main")),
+               Move("fresh", names["fresh"], "1", None)]
+
+    with pytest.raises(ConfigError, match=re.escape(
+            f"alias main does not exist yet on fresh ({names['fresh']}), so a canary has "
+            "no old version to keep its traffic on. Promote without --canary first "
+            "(`invoke promote`), or pass --create-alias")):
+        run_unit_canary(lambda_client, "main", planned, [10], interval=0, log=quiet,
+                        wait=lambda seconds: pytest.fail("no step should be taken"))
+
+    assert lambda_state.alias(names["api"], "main") == ("1", {})
+    assert not exists(lambda_client, names["fresh"], "main")
+
+
+def test_with_create_alias_the_new_alias_is_created_whole_after_the_others_canary(
+        lambda_client, lambda_state, unit_with_a_new_function):
+    names = unit_with_a_new_function
+    planned = [Move("api", names["api"], "2", aliases.get_alias(lambda_client, names["api"],
+                                                                "main")),
+               Move("fresh", names["fresh"], "1", None)]
+    seen = []
+
+    def wait(seconds: float) -> None:
+        seen.append((lambda_state.alias(names["api"], "main"),
+                     exists(lambda_client, names["fresh"], "main")))
+
+    changes = run_unit_canary(lambda_client, "main", planned, [10, 50], interval=0,
+                              wait=wait, log=quiet, create_alias=True)
+
+    assert seen == [(("1", {"2": 0.1}), False), (("1", {"2": 0.5}), False)]
+    assert [(c.before, c.after, c.created) for c in changes] == [
+        ("1", "2", False), (None, "1", True)]
+    assert lambda_state.alias(names["fresh"], "main") == ("1", {})
+
+
+def test_with_create_alias_and_only_new_aliases_no_step_is_waited_on(
+        lambda_client, lambda_state, make_function):
+    fresh = make_function(versions=1, prefix="unit-fresh")
+
+    run_unit_canary(lambda_client, "main", [Move("fresh", fresh, "1", None)], [10, 50],
+                    interval=0, log=quiet, create_alias=True,
+                    wait=lambda seconds: pytest.fail("there is no traffic to shift"))
+
+    assert lambda_state.alias(fresh, "main") == ("1", {})
 
 
 def record(deploy_id, key, before, after, outcome="promoted", at=0.0):

@@ -13,6 +13,10 @@ The alias's RoutingConfig is the canary's only state, so a canary interrupted ha
 is found again by whoever looks next: a rerun of the same promotion resumes after the
 weight already reached, and ``invoke rollback`` sends the traffic back to the primary.
 
+An alias that does not exist yet has no old version to keep traffic on, so a canary onto
+it is refused before anything is written: creating it would send all of its traffic to
+the new version at once. ``--create-alias`` says that is meant, and creates it so.
+
 Alarms (``lambda_gate.aliases.alarms``) are a comma-separated string. Each entry is an
 alarm name, or a name prefix when it ends with ``*``; ``{alias}`` and ``{function}`` in
 an entry are replaced by the alias and function names, so one setting serves every
@@ -159,12 +163,50 @@ def _percent(weight: float) -> int:
     return round(weight * 100)
 
 
+#: Added to a promotion's summary when a canary created the alias it had no traffic on.
+CREATED_NOTE = "(no old version to shift traffic from)"
+
+
+def no_old_version(alias: str, version: str) -> ConfigError:
+    """The refusal of a canary onto an alias that does not exist yet.
+
+    Creating the alias would send all of its traffic to the new version at once, the one
+    thing a canary is asked not to do, so it takes an explicit ``--create-alias``.
+    """
+    return ConfigError(
+        f"alias {alias} does not exist yet, so a canary has no old version to keep "
+        f"traffic on while version {version} gets part of it. Promote without --canary "
+        f"first (`invoke promote --version {version} --alias {alias}`), or pass "
+        f"--create-alias to create {alias} pointing wholly at version {version}. Nothing "
+        "was changed."
+    )
+
+
+def require_old_version(client, function: str, alias: str, version: str, *,
+                        create_alias: bool = False) -> AliasState | None:
+    """``alias`` as Lambda has it; :func:`no_old_version` when it does not exist.
+
+    ``create_alias`` lets a missing alias through (as None). The promote task calls this
+    before it asks for approval, so nobody approves a canary that cannot start.
+    """
+    state = aliases.get_alias(client, function, alias)
+    if state is None and not create_alias:
+        raise no_old_version(alias, version)
+    return state
+
+
 def run_canary(client, function: str, alias: str, version: str, weights: Sequence[int], *,
                interval: float, checks: Sequence[Check] = (),
                before: Sequence[Check] | None = None,
                wait: Callable[[float], None] | None = None,
-               log: Callable[[str], None] = print) -> AliasChange:
+               log: Callable[[str], None] = print,
+               create_alias: bool = False) -> AliasChange:
     """Shift ``alias`` to ``version`` through ``weights`` and then wholly; see module doc.
+
+    An alias that does not exist yet has no old version to keep traffic on: that is a
+    :class:`~lambda_gate.errors.ConfigError` before anything is written, unless
+    ``create_alias``, which creates it pointing wholly at ``version`` (no steps, no
+    checks: there is no traffic to shift or to send back).
 
     Every write is guarded by the RevisionId of the alias as this canary left it, so a
     deploy that moves the alias meanwhile stops the canary with
@@ -181,9 +223,10 @@ def run_canary(client, function: str, alias: str, version: str, weights: Sequenc
             if seconds:
                 log(f"waiting {seconds:g}s before checking")
             time.sleep(seconds)
-    state = aliases.get_alias(client, function, alias)
+    state = require_old_version(client, function, alias, version, create_alias=create_alias)
     if state is None:
-        log(f"{alias} does not exist yet, so there is no traffic to shift: creating it")
+        log(f"{alias} does not exist yet, so there is no traffic to shift: creating it "
+            f"pointing wholly at version {version} (--create-alias)")
         return aliases.promote(client, function, alias, version, expected=None)
     reached = 0
     if state.weights:

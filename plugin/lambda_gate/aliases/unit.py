@@ -9,7 +9,10 @@ is never undone. :class:`UnitNotPromoted` then says where each alias stands.
 
 A canary (:func:`run_unit_canary`) shifts every function's alias by the same steps
 and runs the checks after each; a failed check on any function sends all of them back
-to their old versions, and when every step passed they move wholly, as a unit.
+to their old versions, and when every step passed they move wholly, as a unit. A
+function whose alias does not exist yet has no old version to keep traffic on, so the
+canary is refused (:func:`require_old_versions`) unless ``create_alias`` says to
+create that alias, wholly on its new version, with the final promotion.
 """
 
 from __future__ import annotations
@@ -110,20 +113,47 @@ def promote_unit(client, alias: str, moves: Sequence[Move], *,
     return [change for _, change in done]
 
 
+def require_old_versions(alias: str, moves: Sequence[Move], *,
+                         create_alias: bool = False) -> None:
+    """A :class:`ConfigError` when a canary would create ``alias`` on some function.
+
+    Such a function has no old version to keep traffic on: its alias would take all of
+    its traffic at once. The promote task calls this before it asks for approval.
+    """
+    new = [m for m in moves if m.before is None]
+    if not new or create_alias:
+        return
+    which = ", ".join(f"{m.key} ({m.function})" for m in new)
+    raise ConfigError(
+        f"alias {alias} does not exist yet on {which}, so a canary has no old version to "
+        "keep its traffic on. Promote without --canary first (`invoke promote`), or pass "
+        f"--create-alias to create {alias} there pointing wholly at the new version "
+        "when the canary of the other functions has passed. Nothing was changed."
+    )
+
+
 def run_unit_canary(client, alias: str, moves: Sequence[Move], weights: Sequence[int], *,
                     interval: float, checks: Sequence[Check] = (),
                     wait: Callable[[float], None] = time.sleep,
-                    log: Callable[[str], None] = print) -> list[AliasChange]:
+                    log: Callable[[str], None] = print,
+                    create_alias: bool = False) -> list[AliasChange]:
     """Shift every alias in ``moves`` through ``weights`` together, then promote them all.
 
-    A function whose alias does not exist yet has no traffic to shift: it is created
-    by the final promotion. A failed check, or a failed shift, sends every shifted alias
-    wholly back to its old version (:class:`CanaryRolledBack`).
+    A function whose alias does not exist yet has no traffic to shift: that is refused
+    before anything is written (:func:`require_old_versions`), unless ``create_alias``,
+    when it is created by the final promotion. A failed check, or a failed shift, sends
+    every shifted alias wholly back to its old version (:class:`CanaryRolledBack`).
     """
     weights = parse_weights(weights)
     interval = validate_interval(interval)
+    require_old_versions(alias, moves, create_alias=create_alias)
     states = {m.key: m.before for m in moves}
     shifting = [m for m in moves if m.before is not None and m.before.version != m.version]
+    for m in moves:
+        if m.before is None:
+            log(f"[{m.key}] {alias} does not exist yet, so there is no traffic to shift: it "
+                f"is created pointing wholly at version {m.version} (--create-alias) by "
+                "the final promotion")
 
     def back(reason: str, at: int) -> CanaryRolledBack:
         for m in shifting:
@@ -140,7 +170,7 @@ def run_unit_canary(client, alias: str, moves: Sequence[Move], weights: Sequence
         if reason is not None:
             raise CanaryRolledBack(f"canary of the unit on {alias} not started: {reason}. "
                                    "Nothing was changed.")
-    for weight in weights:
+    for weight in weights if shifting else ():  # only new aliases: no step to wait on
         try:
             for m in shifting:
                 state = states[m.key]

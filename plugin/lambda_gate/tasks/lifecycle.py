@@ -156,8 +156,13 @@ def cleanup(c, alias=None, env=None):
 def run_canary_promotion(c, settings: Settings, target: AwsTarget,
                          published: publish.Published, alias: str, reporter: Reporter, *,
                          weights: str, interval: str | float | None,
-                         smoke_alias: bool) -> aliases.AliasChange:
-    """``invoke promote --canary``: the checks from the settings, then the canary."""
+                         smoke_alias: bool, create_alias: bool = False
+                         ) -> aliases.AliasChange:
+    """``invoke promote --canary``: the checks from the settings, then the canary.
+
+    ``create_alias`` (``--create-alias``) lets a canary onto an alias that does not
+    exist yet create it wholly on the version; without it that is refused.
+    """
     steps = canary.parse_weights(weights)
     seconds = canary.validate_interval(DEFAULT_INTERVAL if interval is None else interval)
     function = published.function_name
@@ -171,7 +176,7 @@ def run_canary_promotion(c, settings: Settings, target: AwsTarget,
     return canary.run_canary(target.client("lambda"), function, alias, published.version,
                              steps, interval=seconds, checks=checks, before=before,
                              wait=lambda s: reporter.wait(s, "before checking"),
-                             log=reporter.detail)
+                             log=reporter.detail, create_alias=create_alias)
 
 
 def _alias_smoke_check(settings: Settings, target: AwsTarget,

@@ -191,11 +191,15 @@ def _published(settings: Settings, target, version: str | None) -> publish.Publi
     "canary": "Shift traffic in steps first, e.g. 10,50 (percent to the new version).",
     "interval": "Seconds to wait after each canary step before its checks (default 60).",
     "smoke_alias": "After each canary step, also run the smoke tests against the alias.",
+    "create_alias": "With --canary: if the alias does not exist yet, create it pointing "
+                    "wholly at the version (there is no old version to keep traffic on); "
+                    "without it such a canary is refused.",
     "function": FUNCTION_HELP,
 })
 @exits
 def promote(c, version=None, alias=None, env=None, approve=False, force=False,
-            canary=None, interval=None, smoke_alias=False, function=None, allow_older=False):
+            canary=None, interval=None, smoke_alias=False, create_alias=False,
+            function=None, allow_older=False):
     """Move the alias to exactly one version, guarded by its RevisionId.
 
     Refuses a version that no deploy record shows passing its smoke tests, or one the
@@ -204,7 +208,8 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     (or `invoke rollback --to N`). A protected alias (lambda_gate.aliases.protected)
     needs --approve or a yes on the terminal. With --canary, the CloudWatch alarms in
     lambda_gate.aliases.alarms are checked after each step; one in ALARM sends all
-    traffic back to the old version.
+    traffic back to the old version. A canary onto an alias that does not exist yet is
+    refused unless --create-alias.
     """
     if canary is not None:
         from ..aliases import canary as canaries
@@ -215,7 +220,8 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     if is_unit(settings, function):
         return unit.promote(c, settings, alias=alias, function=function, version=version,
                             approve=approve, force=force, weights=canary,
-                            interval=interval, smoke_alias=smoke_alias)
+                            interval=interval, smoke_alias=smoke_alias,
+                            create_alias=create_alias)
     reporter = Reporter()
     alias = aliases.resolve_alias(alias, cwd=settings.root)
     target = aws_target(settings, reporter, start_local=False)
@@ -230,6 +236,9 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
     check_promotion_order(settings, target, published.function_name, current,
                           published.version, allow_older=allow_older,
                           allow_rolled_back=force)
+    if canary is not None:  # before approval: nobody approves a canary that cannot start
+        canaries.require_old_version(client, published.function_name,
+                                     alias, published.version, create_alias=create_alias)
     require_approval(settings, alias, published.version, approve=approve,
                      confirm=terminal_confirm)
     with reporter.step("promote"):
@@ -238,7 +247,8 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
 
             change = run_canary_promotion(c, settings, target, published, alias, reporter,
                                           weights=canary, interval=interval,
-                                          smoke_alias=smoke_alias)
+                                          smoke_alias=smoke_alias,
+                                          create_alias=create_alias)
         else:
             change = aliases.promote(client, published.function_name, alias,
                                      published.version, expected=current)
@@ -246,7 +256,10 @@ def promote(c, version=None, alias=None, env=None, approve=False, force=False,
         record_move(settings, target, reporter, function=published.function_name,
                     change=change, outcome="promoted", code_sha256=published.code_sha256,
                     qualified_arn=published.qualified_arn)
-    reporter.summary(change.summary(), ok=True)
+    summary = change.summary()
+    if canary is not None and change.created:
+        summary += " " + canaries.CREATED_NOTE
+    reporter.summary(summary, ok=True)
 
 
 def _tested_version_of_this_commit(settings: Settings, target,

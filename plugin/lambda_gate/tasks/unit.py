@@ -13,7 +13,13 @@ from .. import aliases, publish, records
 from ..aliases import canary
 from ..aliases import prune as pruning
 from ..aliases import status as status_report
-from ..aliases.unit import Move, previous_set, promote_unit, run_unit_canary
+from ..aliases.unit import (
+    Move,
+    previous_set,
+    promote_unit,
+    require_old_versions,
+    run_unit_canary,
+)
 from ..aws import AwsTarget
 from ..build import code_sha256
 from ..build.service import build_service
@@ -137,7 +143,7 @@ def smoke(settings: Settings, function: str | None, version: str | None) -> None
 
 def promote(c, settings: Settings, *, alias: str | None, function: str | None,
             version: str | None, approve: bool, force: bool, weights: str | None,
-            interval, smoke_alias: bool) -> None:
+            interval, smoke_alias: bool, create_alias: bool = False) -> None:
     if smoke_alias:
         raise ConfigError("--smoke-alias is not available for a service of several "
                           "functions yet: watch the canary with alarms "
@@ -162,6 +168,8 @@ def promote(c, settings: Settings, *, alias: str | None, function: str | None,
         reporter.summary(f"{alias} already at the last apply's versions: nothing to "
                          "promote", ok=True)
         return
+    if weights is not None:  # before approval: nobody approves a canary that cannot start
+        require_old_versions(alias, moves, create_alias=create_alias)
     require_unit_approval(settings, alias, approve=approve, confirm=terminal_confirm)
     with reporter.step("promote"):
         log = prefixed(reporter.detail, None)
@@ -178,10 +186,17 @@ def promote(c, settings: Settings, *, alias: str | None, function: str | None,
             seconds = canary.validate_interval(DEFAULT_INTERVAL if interval is None
                                                else interval)
             changes = run_unit_canary(client, alias, moves, canary.parse_weights(weights),
-                                      interval=seconds, checks=checks, log=log)
-    moved = ", ".join(f"{m.key} {c.before or 'new'} -> {c.after}"
+                                      interval=seconds, checks=checks, log=log,
+                                      create_alias=create_alias)
+    moved = ", ".join(_moved(m.key, c, in_canary=weights is not None)
                       for m, c in zip(moves, changes, strict=True))
     reporter.summary(f"promoted {alias} as a unit: {moved}", ok=True)
+
+
+def _moved(key: str, change: aliases.AliasChange, *, in_canary: bool) -> str:
+    """One function's part of the summary; a canary says which alias it created whole."""
+    note = f" {canary.CREATED_NOTE}" if in_canary and change.created else ""
+    return f"{key} {change.before or 'new'} -> {change.after}{note}"
 
 
 def deploy(settings: Settings, options: DeployOptions, reporter: Reporter, *,
