@@ -20,6 +20,7 @@ from typing import Any
 from . import functions as service
 from .config_values import (
     _as_bool,
+    _count,
     _duration,
     _number,
     _output_names,
@@ -100,6 +101,11 @@ DEFAULTS: dict[str, Any] = {
         # CloudWatch alarms a canary watches: names, or prefixes ending in '*';
         # {alias} and {function} are filled in.
         "alarms": "",
+        # How many versions of each alias's history `invoke prune` keeps (None: 2, so
+        # `invoke rollback` can go back twice); the first, the rollback target, always
+        # stays. None rather than 2: invoke would convert INVOKE_..._KEEP_HISTORY to
+        # int itself, failing with a traceback on a bad value instead of our message.
+        "keep_history": None,
     },
     "environment": "local",
     "environments": {
@@ -280,6 +286,8 @@ def load(config: Any, *, root: Path | None = None,
                            else as_list(aliases.get("protected"))),
         approve=_as_bool(aliases.get("approve")),
         alarms=",".join(as_list(aliases.get("alarms"))),
+        keep_history=_count(aliases.get("keep_history"), "aliases.keep_history",
+                            "how many versions of each alias's history prune keeps", 2),
         environment=env,
         local_host=host,
         local_port=port,

@@ -106,6 +106,22 @@ def _number(section: Mapping[str, Any], key: str, default: float, kind: type) ->
     return value
 
 
+def _count(value: Any, path: str, meaning: str, default: int) -> int:
+    """A whole number, 0 or more: ``2``, or ``"2"`` from an environment variable; unset
+    (``None``, ``""``) is ``default``.
+
+    ``True`` and ``2.5`` are refused rather than read as 1 and 2: a count that is not
+    what was written would silently keep or delete other versions.
+    """
+    if value is None or value == "":
+        return default
+    text = str(value).strip() if isinstance(value, (str, int)) else None
+    if isinstance(value, bool) or text is None or not text.isascii() or not text.isdigit():
+        raise ConfigError(f"lambda_gate.{path} must be a whole number, 0 or more "
+                          f"({meaning}), got {value!r}.")
+    return int(text)
+
+
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*$")
 
 

@@ -11,7 +11,7 @@ credentials. Without it the local directory is the only store, as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ class RecordStore:
 
     def passing(self, function: str, version: str) -> records.DeployRecord | None:
         """The newest record showing ``function:version`` passed its smoke tests."""
-        for record in self._newest_first(f"-{version}-"):
+        for record in self._newest_first(lambda name: f"-{version}-" in name):
             if (record.function == function and record.version == version
                     and record.smoke_passed):
                 return record
@@ -91,13 +91,28 @@ class RecordStore:
 
     def records_of(self, function: str, version: str) -> Iterator[records.DeployRecord]:
         """Every record of ``function:version``, newest first."""
-        for record in self._newest_first(f"-{version}-"):
+        for record in self._newest_first(lambda name: f"-{version}-" in name):
             if record.function == function and record.version == version:
                 yield record
 
+    def passing_versions(self, function: str, among: Collection[str]) -> frozenset[str]:
+        """Which of ``among`` (versions of ``function``) a record shows passed.
+
+        One listing for all of them, not one :meth:`passing` a version (a prune asks
+        about hundreds); from S3 only the records whose names carry one of ``among``
+        are read, so records of versions deleted long ago cost nothing.
+        """
+        wanted = set(among)
+        found = set()
+        for record in self._newest_first(lambda name: not wanted.isdisjoint(name.split("-"))):
+            if (record.function == function and record.version in wanted
+                    and record.smoke_passed):
+                found.add(record.version)
+        return frozenset(found)
+
     def passing_for_commit(self, function: str, commit: str) -> records.DeployRecord | None:
         """The newest record of a passing smoke run of ``function`` built from ``commit``."""
-        for record in self._newest_first(""):
+        for record in self._newest_first(lambda name: True):
             if (record.function == function and record.git_commit == commit
                     and record.smoke_passed and record.version):
                 return record
@@ -106,19 +121,22 @@ class RecordStore:
     def moves(self, function: str, alias: str) -> dict[str, float]:
         """When ``alias`` last moved to each version (promoted or rolled back to)."""
         moved: dict[str, float] = {}
-        for record in self._newest_first(""):
+        for record in self._newest_first(lambda name: True):
             if (record.function == function and record.alias == alias
                     and record.outcome in records.MOVED and record.alias_after):
                 moved.setdefault(record.alias_after, record.started_at)
         return moved
 
-    def _newest_first(self, name_part: str) -> Iterator[records.DeployRecord]:
+    def _newest_first(self, wanted: Callable[[str], bool]) -> Iterator[records.DeployRecord]:
+        """Records, newest first; from S3 only those whose file name is ``wanted`` (a
+        name is ``<time>-[<key>-]<version>-<outcome>.json``: a cheap filter before a
+        GET, the record itself has the last word)."""
         if not self.shared:
             yield from reversed(records.load_all(self.directory))
             return
         bucket, prefix = self._where()
         keys = sorted((key for key in self._keys(bucket, f"{prefix}records/")
-                       if name_part in key.rsplit("/", 1)[-1]), reverse=True)
+                       if wanted(key.rsplit("/", 1)[-1])), reverse=True)
         for key in keys:
             try:
                 record = records.from_json(json.loads(self._get(bucket, key) or ""))

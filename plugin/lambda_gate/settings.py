@@ -128,6 +128,9 @@ class Settings:
     local_fresh_environments: bool = False
     local_max_environments: int = 16
     local_idle_seconds: float = 300.0
+    #: How many versions of each alias's history ``prune`` keeps, so ``rollback`` can
+    #: still go back that many times (the first, the rollback target, always stays).
+    keep_history: int = 2
 
     @property
     def is_unit(self) -> bool:

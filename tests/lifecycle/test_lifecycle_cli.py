@@ -82,18 +82,20 @@ def test_prune_dry_run_lists_and_deletes_nothing(run, lambda_state, function):
     result = run("prune", "--keep", "1", "--dry-run")
 
     assert result.returncode == 0, result.stderr
-    assert f"would delete {function}:1 (" in result.stdout
+    assert f"would keep {function}:1: main's history (rollback target)" in result.stdout
     assert f"would delete {function}:4 (" in result.stdout
+    assert f"would delete {function}:5 (" in result.stdout
     assert "dry run: would delete 2 version(s)" in result.stdout
     assert lambda_state.versions(function) == ["1", "2", "3", "4", "5"]
 
 
 def test_prune_deletes_and_reports_the_storage_freed(run, lambda_state, function):
+    """No deploy record shows 4 or 5 passed, so --keep 1 keeps neither."""
     result = run("prune", "--keep", "1")
 
     assert result.returncode == 0, result.stderr
     assert f"deleted 2 version(s) of {function}, freed 330 B" in result.stdout
-    assert lambda_state.versions(function) == ["2", "3", "5"]
+    assert lambda_state.versions(function) == ["1", "2", "3"]
 
 
 def test_canary_weights_outside_1_to_99_fail_and_change_nothing(run, lambda_state, function):

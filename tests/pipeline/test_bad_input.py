@@ -118,7 +118,8 @@ def test_status_before_any_apply_says_how_to_name_the_function(project):
 def test_prune_without_keep_says_what_to_pass(project):
     result = project.invoke("prune")
 
-    assert_clean_failure(result, 2, "pass --keep N: how many of the newest versions to keep.")
+    assert_clean_failure(result, 2,
+                         "pass --keep N: how many of the newest passing versions to keep.")
 
 
 def test_an_empty_canary_is_refused_before_anything_is_read(project):

@@ -161,6 +161,23 @@ def test_a_failing_smoke_test_in_the_worker_moves_neither_alias(failing_worker):
     assert "Traceback" not in output(result)
 
 
+def test_a_prune_dry_run_keeps_each_functions_rollback_target_not_its_failed_newest(
+        failing_worker, run):
+    """The worker's newest version (4) failed its smoke tests: --keep 1 counts its newest
+    passing one (3) instead, and keeps main's version and where rollback would go."""
+    result, state = run("prune", "--keep", "1", "--dry-run")
+    assert result.returncode == 0, output(result)
+    for line in (f"[worker] would keep {WORKER}:3: one of the newest 1 passing",
+                 f"[worker] would keep {WORKER}:2: main's version",
+                 f"[worker] would keep {WORKER}:1: main's history (rollback target)",
+                 f"[worker] would delete {WORKER}:4 (",
+                 f"[api] would keep {API}:3: one of the newest 1 passing",
+                 f"[api] would keep {API}:1: main's version",
+                 f"[api] would delete {API}:2 ("):
+        assert line in output(result)
+    assert state == failing_worker[1]
+
+
 def test_a_race_on_the_second_alias_moves_the_first_back(raced, lambda_client):
     (result, state), api_before = raced
     assert result.returncode == 4, output(result)

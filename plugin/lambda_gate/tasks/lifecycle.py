@@ -11,7 +11,7 @@ import json
 
 from invoke import task
 
-from .. import aliases, publish, smoke
+from .. import aliases, publish, record_store, smoke
 from ..aliases import canary
 from ..aliases import prune as pruning
 from ..aliases import status as status_report
@@ -97,20 +97,25 @@ def status(c, json_=False, env=None, function=None):
 
 
 @task(help={
-    "keep": "How many of the newest versions to keep besides the aliased ones (1 or more).",
-    "dry_run": "Only list what would be deleted.",
+    "keep": "How many of the newest versions that passed their smoke tests to keep "
+            "besides those the aliases use or may roll back to (1 or more).",
+    "dry_run": "Only list what would be kept (and why) and what would be deleted.",
     "env": "Environment (default: lambda_gate.environment).",
     "function": FUNCTION_HELP,
 })
 @exits
 def prune(c, keep=None, dry_run=False, env=None, function=None):
-    """Delete published versions beyond the newest --keep that no alias uses.
+    """Delete published versions no alias uses or may roll back to, beyond the newest
+    --keep that passed their smoke tests.
 
-    Never deletes $LATEST or a version an alias sends traffic to (primary or weighted).
-    Reports the versions deleted and the code storage freed.
+    Never deletes $LATEST, a version an alias sends traffic to (primary or weighted), or
+    the first lambda_gate.aliases.keep_history versions of an alias's history (the
+    rollback targets). --keep counts only versions a deploy record shows passing, so a
+    newest version that failed does not push the last good one out. Reports the
+    versions deleted and the code storage freed.
     """
     if keep is None:
-        raise ConfigError("pass --keep N: how many of the newest versions to keep.")
+        raise ConfigError("pass --keep N: how many of the newest passing versions to keep.")
     keep = pruning.validate_keep(keep)
     settings = settings_from(c, env)
     if is_unit(settings, function):
@@ -121,8 +126,12 @@ def prune(c, keep=None, dry_run=False, env=None, function=None):
     client = target.session.client("lambda", region_name=target.region,
                                    endpoint_url=target.endpoint_url,
                                    config=pruning.retry_config())
+    store = record_store.for_settings(settings, target)
     with reporter.step("prune"):
-        result = pruning.prune(client, function, keep, dry_run=dry_run, log=reporter.detail)
+        result = pruning.prune(client, function, keep,
+                               passing=lambda among: store.passing_versions(function, among),
+                               keep_history=settings.keep_history, dry_run=dry_run,
+                               log=reporter.detail)
     reporter.summary(result.summary(), ok=True)
 
 

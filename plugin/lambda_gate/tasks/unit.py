@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .. import aliases, publish, records
+from .. import aliases, publish, record_store, records
 from ..aliases import canary
 from ..aliases import prune as pruning
 from ..aliases import status as status_report
@@ -261,10 +261,13 @@ def prune(settings: Settings, *, function: str | None, keep: int, dry_run: bool)
     client = target.session.client("lambda", region_name=target.region,
                                    endpoint_url=target.endpoint_url,
                                    config=pruning.retry_config())
+    store = record_store.for_settings(settings, target)
     summaries = []
     with reporter.step("prune"):
         for key, name in names(settings, select(settings.functions, function)).items():
-            result = pruning.prune(client, name, keep, dry_run=dry_run,
-                                   log=prefixed(reporter.detail, key))
+            result = pruning.prune(
+                client, name, keep, keep_history=settings.keep_history, dry_run=dry_run,
+                passing=lambda among, name=name: store.passing_versions(name, among),
+                log=prefixed(reporter.detail, key))
             summaries.append(f"{key}: {result.summary()}")
     reporter.summary("; ".join(summaries), ok=True)
