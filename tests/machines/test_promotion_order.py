@@ -8,6 +8,8 @@ bucket, as two CI pipelines of a team do:
   promote is refused, naming both versions: main stays on pipeline 2's.
 - a person rolls main back; a rerun of pipeline 2's deploy (same commit, unchanged
   code) does not promote the version rolled back from again, unless ``--force``.
+- after a failed deploy, ``prune --keep 1`` keeps main's version and its rollback
+  target, and deletes the versions that failed or that nothing needs.
 
 Each outcome is read from Lambda with boto3.
 """
@@ -85,3 +87,22 @@ def test_a_rerun_of_the_deploy_rolled_back_from_leaves_the_rollback_in_place(
 
     ok(forced)
     assert versions_and_aliases(lambda_client, FUNCTION) == (["1", "2", "3"], {"main": "3"})
+
+
+def test_prune_after_a_rollback_keeps_the_rollback_target(team, raced, lambda_client):
+    _, b = raced
+    assert versions_and_aliases(lambda_client, FUNCTION)[1] == {"main": "3"}  # forced back
+    change_code(b, "pipeline-3")  # the newest version fails its smoke tests
+    b.commit("smoke/test_release.py",
+             "def test_release_is_broken(lambda_http):\n"
+             "    assert lambda_http.get('/health').status_code == 500\n")
+    assert b.invoke("deploy", "--env", team.env).returncode == 1
+    assert versions_and_aliases(lambda_client, FUNCTION) == (
+        ["1", "2", "3", "4"], {"main": "3"})
+
+    ok(b.invoke("prune", "--keep", "1", "--env", team.env))
+
+    # 3: main's version and the newest that passed; 1: main's rollback target.
+    assert versions_and_aliases(lambda_client, FUNCTION) == (["1", "3"], {"main": "3"})
+    ok(b.invoke("rollback", "--env", team.env))
+    assert versions_and_aliases(lambda_client, FUNCTION)[1] == {"main": "1"}
