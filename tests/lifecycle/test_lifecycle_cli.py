@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_gate import aliases
+from lambda_gate import aliases, records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -178,6 +178,41 @@ def test_create_alias_leaves_a_canary_onto_an_existing_alias_as_it_is(
     assert "main: 10% of traffic to version 4, 90% to 2" in result.stdout
     assert "promoted main: 2 -> 4" in result.stdout
     assert lambda_state.alias(function, "main") == ("4", {})
+
+
+def test_promote_refuses_an_older_version_than_the_alias_serves(run, lambda_state, function):
+    result = run("promote", "--version", "1", "--force")
+
+    assert result.returncode == 4
+    assert "not moving main back to an older version: it serves version 2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert lambda_state.alias(function, "main") == ("2", {})
+
+
+def test_promote_goes_back_to_an_older_version_when_allowed(run, lambda_state, function):
+    result = run("promote", "--version", "1", "--force", "--allow-older")
+
+    assert result.returncode == 0, result.stderr
+    assert "promoted main: 2 -> 1" in result.stdout
+    assert lambda_state.alias(function, "main") == ("1", {})
+
+
+def test_promote_of_the_version_rolled_back_from_needs_force(
+        run, project, lambda_client, lambda_state, function):
+    live = lambda_client.get_function_configuration(FunctionName=function, Qualifier="2")
+    records.write(records.DeployRecord(environment="local", function=function, version="2",
+                                       code_sha256=live["CodeSha256"], smoke_passed=True,
+                                       outcome="tested"),
+                  project.root / ".lambda-gate/env/local/records")
+    assert run("rollback").returncode == 0  # main 2 -> 1, 2 marked
+
+    refused = run("promote", "--version", "2")
+    forced = run("promote", "--version", "2", "--force")
+
+    assert refused.returncode == 4
+    assert "not promoting version 2 to main: main was rolled back from it" in refused.stderr
+    assert forced.returncode == 0, forced.stderr
+    assert lambda_state.alias(function, "main") == ("2", {})
 
 
 def test_promote_refuses_a_version_that_does_not_exist(run, lambda_state, function):
