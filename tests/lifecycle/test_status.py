@@ -30,7 +30,7 @@ def test_status_json_has_the_documented_keys(report):
                            "account"}
     assert report["schema"] == 1
     assert set(report["aliases"][0]) == {"name", "version", "weights", "code_sha256",
-                                         "last_modified", "history"}
+                                         "last_modified", "history", "rolled_back"}
 
 
 def test_each_alias_shows_its_version_weights_and_history(report):
@@ -68,3 +68,16 @@ def test_status_text_shows_a_canary_share(lambda_client, function):
     assert "main: version 3, 25% to 4" in text
     assert "history 2,1" in text
     assert "4 published version(s)" in text
+
+
+def test_status_shows_the_versions_a_rollback_left(lambda_client, make_function):
+    function = make_function(versions=3, prefix="status-rolled")
+    for version in ("1", "2", "3"):
+        aliases.promote(lambda_client, function, "main", version)
+    aliases.rollback(lambda_client, function, "main")
+
+    found = status.gather(lambda_client, function, "local")
+
+    (main,) = found.as_json()["aliases"]
+    assert (main["version"], main["history"], main["rolled_back"]) == ("2", ["1"], ["3"])
+    assert "history 1  rolled back from 3" in found.as_text()

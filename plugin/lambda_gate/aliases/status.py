@@ -14,7 +14,8 @@
                                         # {} when the alias is wholly on "version"
           "code_sha256": "...",         # of the primary version
           "last_modified": "...",       # of the primary version, as Lambda reports it
-          "history": ["6", "5"]         # recorded earlier versions, newest first
+          "history": ["6", "5"],        # recorded earlier versions, newest first
+          "rolled_back": ["9"]          # versions a rollback left, newest first
         }
       ],
       "versions": {
@@ -53,6 +54,7 @@ class AliasStatus:
     code_sha256: str | None
     last_modified: str | None
     history: tuple[str, ...]
+    rolled_back: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Status:
                 "code_sha256": a.code_sha256,
                 "last_modified": a.last_modified,
                 "history": list(a.history),
+                "rolled_back": list(a.rolled_back),
             } for a in self.aliases],
             "versions": {"count": self.version_count, "code_size": self.code_size},
             "account": account,
@@ -96,8 +99,11 @@ class Status:
             if a.weights:
                 where += "".join(f", {round(w * 100)}% to {v}" for v, w in a.weights.items())
             history = ",".join(a.history) or "none"
-            lines.append(f"  {a.name}: {where}  sha256 {a.code_sha256 or '?'}  modified "
-                         f"{a.last_modified or '?'}  history {history}")
+            line = (f"  {a.name}: {where}  sha256 {a.code_sha256 or '?'}  modified "
+                    f"{a.last_modified or '?'}  history {history}")
+            if a.rolled_back:
+                line += f"  rolled back from {','.join(a.rolled_back)}"
+            lines.append(line)
         lines.append(f"  {self.version_count} published version(s) holding "
                      f"{format_bytes(self.code_size)}")
         if self.account_used is not None:
@@ -133,7 +139,7 @@ def gather(client, function: str, environment: str) -> Status:
             name=state.name, version=state.version, weights=dict(state.weights),
             code_sha256=info.code_sha256 if info else None,
             last_modified=info.last_modified if info else None,
-            history=state.history,
+            history=state.history, rolled_back=state.rolled_back,
         ))
     used, limit = _account(client)
     return Status(function=function, environment=environment, aliases=tuple(rows),
