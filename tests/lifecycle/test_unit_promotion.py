@@ -140,12 +140,17 @@ def exists(lambda_client, function: str, alias: str) -> bool:
     return True
 
 
+def api_and_fresh(lambda_client, names) -> list[Move]:
+    """api from its main (version 1) to 2; fresh, which has no main yet, to 1."""
+    return [Move("api", names["api"], "2", aliases.get_alias(lambda_client, names["api"],
+                                                             "main")),
+            Move("fresh", names["fresh"], "1", None)]
+
+
 def test_a_unit_canary_onto_an_alias_one_function_lacks_is_refused_before_any_move(
         lambda_client, lambda_state, unit_with_a_new_function):
     names = unit_with_a_new_function
-    planned = [Move("api", names["api"], "2", aliases.get_alias(lambda_client, names["api"],
-                                                                "main")),
-               Move("fresh", names["fresh"], "1", None)]
+    planned = api_and_fresh(lambda_client, names)
 
     with pytest.raises(ConfigError, match=re.escape(
             f"alias main does not exist yet on fresh ({names['fresh']}), so a canary has "
@@ -161,9 +166,7 @@ def test_a_unit_canary_onto_an_alias_one_function_lacks_is_refused_before_any_mo
 def test_with_create_alias_the_new_alias_is_created_whole_after_the_others_canary(
         lambda_client, lambda_state, unit_with_a_new_function):
     names = unit_with_a_new_function
-    planned = [Move("api", names["api"], "2", aliases.get_alias(lambda_client, names["api"],
-                                                                "main")),
-               Move("fresh", names["fresh"], "1", None)]
+    planned = api_and_fresh(lambda_client, names)
     seen = []
 
     def wait(seconds: float) -> None:
