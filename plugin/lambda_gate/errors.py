@@ -78,11 +78,7 @@ class OutOfOrder(LostRace):
     """Promoting would step the alias back: it serves a newer version than this one, or
     a rollback moved it away from this very version. Something later than this run
     (another deploy, a person rolling back) decided where the alias points; nothing was
-    changed. ``short`` says which, for the summary line."""
-
-    def __init__(self, message: str, *, short: str) -> None:
-        super().__init__(message)
-        self.short = short
+    changed."""
 
 
 class GateClosed(Error):

@@ -60,6 +60,20 @@ def test_rollback_moves_the_branch_alias_back(run, lambda_state, function):
     assert lambda_state.alias(function, "main") == ("1", {})
 
 
+def test_a_rollback_whose_record_cannot_be_written_still_reports_the_move(
+        run, project, lambda_state, function):
+    (project.root / "reports-blocked").write_text("a file where the reports would go\n")
+
+    result = run("rollback", INVOKE_LAMBDA_GATE_REPORTS_DIR="reports-blocked/reports")
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: the record of this move could not be written (Not a directory: " in (
+        result.stdout)
+    assert "the alias did move" in result.stdout
+    assert "rolled back main: 2 -> 1" in result.stdout
+    assert lambda_state.alias(function, "main") == ("1", {})
+
+
 def test_rollback_with_no_history_fails_with_a_clear_message(run, lambda_state, function):
     result = run("rollback", "--alias", "feature-x")
 

@@ -23,7 +23,7 @@ def settings(tmp_path) -> Settings:
     (StateLocked("locked"), "lost-race", 4),
     (AliasConflict("moved"), "lost-race", 4),
     (StaleLock("gone"), "stale-lock", 5),
-    (OutOfOrder("older", short="newer"), "out-of-order", 4),
+    (OutOfOrder("older"), "out-of-order", 4),
     (GateClosed("closed"), "failed", 1),
 ])
 def test_each_error_has_its_outcome_and_exit_code(error, outcome, code):

@@ -78,8 +78,7 @@ def check_order(client, function: str, current: AliasState | None, version: str,
             f"{_story(client, function, alias, version, times)} is what this run "
             f"tested. A rollback sticks until a new version is deployed: {alias} stays at "
             f"{current.version}. Deploy a fix, or pass {how_to_force} to promote version "
-            f"{version} again.",
-            short=f"{alias} was rolled back from it")
+            f"{version} again.")
     if int(version) < int(current.version) and not allow_older:
         times = promoted() if callable(promoted) else promoted
         raise OutOfOrder(
@@ -88,5 +87,4 @@ def check_order(client, function: str, current: AliasState | None, version: str,
             f"{_story(client, function, alias, version, times)}. Another deploy promoted "
             f"a newer version after this one was tested; {alias} stays at "
             f"{current.version}. To go back on purpose, run `invoke rollback --to "
-            f"{version}` (or pass --allow-older).",
-            short=f"{alias} serves newer version {current.version}")
+            f"{version}` (or pass --allow-older).")

@@ -191,12 +191,13 @@ def main(argv):
     function, error = init(init_spec)
     if error is not None:
         _send(answers, {"init_error": error})
-        sys.exit(1)
+        return 1  # a failed init ends the environment, as on Lambda
     _send(answers, {"ready": True})
     for line in requests:  # ends when the local AWS closes the channel or goes away
         _send(answers, invoke(function, init_spec, json.loads(line)["invoke"],
                               request_filter))
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    sys.exit(main(sys.argv))

@@ -56,24 +56,17 @@ def last_apply(settings: Settings, store: record_store.RecordStore) -> dict | No
     last = settings.last_apply_path
     try:
         data = json.loads(last.read_text()) if last.exists() else store.last_apply()
-        if data is not None and not isinstance(data.get("outputs"), dict):
+        if data is not None and data["outputs"]["version"] is None:
             raise TypeError
         return data
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         raise Error(f"{last} is damaged (not what `invoke apply` writes): run `invoke "
                     "apply` (or `invoke deploy`) to write it again, or pass "
                     "--version.") from None
 
 
 def last_applied_version(settings: Settings, store: record_store.RecordStore
-                          ) -> str | None:
+                         ) -> str | None:
     """The version of the environment's last apply: this machine's, else the shared one."""
     data = last_apply(settings, store)
-    if data is None:
-        return None
-    version = data["outputs"].get("version")
-    if version is None:
-        raise Error(f"{settings.last_apply_path} is damaged (not what `invoke apply` "
-                    "writes): run `invoke apply` (or `invoke deploy`) to write it again, "
-                    "or pass --version.")
-    return str(version)
+    return str(data["outputs"]["version"]) if data is not None else None

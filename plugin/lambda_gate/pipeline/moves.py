@@ -23,11 +23,10 @@ def check_promotion_order(settings: Settings, target: AwsTarget, function: str,
                           allow_older: bool = False, allow_rolled_back: bool = False,
                           how_to_force: str = "--force") -> None:
     """Refuse (:class:`~lambda_gate.errors.OutOfOrder`) a promotion that steps back."""
-    if current is None:
-        return
     store = record_store.for_settings(settings, target)
+    alias_name = current.name if current is not None else ""
     check_order(target.client("lambda"), function, current, version,
-                promoted=lambda: store.moves(function, current.name),
+                promoted=lambda: store.moves(function, alias_name),
                 allow_older=allow_older, allow_rolled_back=allow_rolled_back,
                 how_to_force=how_to_force)
 
